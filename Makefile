@@ -1,0 +1,55 @@
+# Attention, step by step. `make lab` to learn, `make test` to check everything.
+# Needs Python >= 3.10 and make; everything else goes into .venv.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+JUPYTER_ARGS ?=
+NOTEBOOKS ?= $(wildcard notebooks/[0-9][0-9]_*.ipynb)
+STUDENT_DIR := student
+# pytest options for the notebooks: always the current environment's kernel
+NBVAL := --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
+
+.PHONY: lab test test-lib test-notebooks test-student notebooks student clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Stamps: reinstall only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@# Build Matplotlib's font cache now, so its one-time notice never lands in a notebook's output.
+	$(BIN)/python -c "import matplotlib.pyplot"
+	@touch $@ $(VENV)/.installed
+
+lab: $(VENV)/.installed
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(JUPYTER_ARGS)
+
+test: test-lib test-notebooks test-student
+
+test-lib: $(VENV)/.installed-test
+	$(BIN)/python -m pytest tests
+
+test-notebooks: $(VENV)/.installed-test
+	$(BIN)/python -m pytest --nbval $(NBVAL) $(NOTEBOOKS)
+
+test-student: student
+	$(BIN)/python -m pytest --nbval-lax $(NBVAL) $(STUDENT_DIR)
+
+notebooks: $(VENV)/.installed-test
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+		--ExecutePreprocessor.kernel_name=python3 \
+		--ExecutePreprocessor.timeout=300 \
+		--ExecutePreprocessor.record_timing=False \
+		$(NOTEBOOKS)
+
+student: $(VENV)/.installed-test
+	rm -rf $(STUDENT_DIR)
+	$(BIN)/python -m course_lib.student notebooks $(STUDENT_DIR)
+
+clean:
+	rm -rf $(VENV) $(STUDENT_DIR) .pytest_cache .hypothesis

@@ -1,0 +1,313 @@
+"""Scaled dot-product attention, one step per function: softmax(Q Kᵀ / √d_k) V.
+
+Shapes: q (..., T_q, d_k), k (..., T_k, d_k), v (..., T_k, d_v); leading (batch, head)
+dimensions broadcast. Every function takes NumPy or CuPy arrays (or any array-API
+array) and returns arrays of the same kind; the array module comes from the inputs.
+
+Masks follow PyTorch's ``scaled_dot_product_attention``: a boolean mask is True where a
+query MAY attend a key; a floating mask is added to the scores (−inf, or any infinity,
+means "masked"). A query whose keys are all masked gets all-zero weights and an
+all-zero output, never NaN. NaN in the inputs propagates.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy
+
+from .backend import namespace
+
+__all__ = [
+    "dot_product",
+    "attention_scores",
+    "scale_scores",
+    "softmax",
+    "weighted_sum",
+    "scaled_dot_product_attention",
+    "causal_mask",
+    "padding_mask",
+]
+
+Array = Any
+
+
+# ---------------------------------------------------------------- validation helpers
+
+
+def _as_float(xp: Any, x: Array, arg: str) -> Array:
+    """Return ``x`` as a real floating array of namespace ``xp`` (integers promoted to float64)."""
+    x = xp.asarray(x)
+    try:
+        if xp.isdtype(x.dtype, "real floating"):
+            return x
+        if xp.isdtype(x.dtype, "integral"):
+            return xp.astype(x, xp.float64)
+        kind = "complex" if xp.isdtype(x.dtype, "complex floating") else "non-numeric"
+    except (TypeError, ValueError):  # dtypes the array API does not know (object, str)
+        kind = "non-numeric"
+    raise TypeError(
+        f"{arg} must hold real numbers (float, or int which is promoted to float), "
+        f"but {arg}.dtype={x.dtype} is {kind} ({arg}.shape={tuple(x.shape)})"
+    )
+
+
+def _need_ndim(x: Array, arg: str, ndim: int, layout: str) -> None:
+    if x.ndim < ndim:
+        raise ValueError(
+            f"{arg} needs at least {ndim} dimensions {layout}, but {arg}.shape={tuple(x.shape)}"
+        )
+
+
+def _batch_shape(**arrays: Array) -> tuple[int, ...]:
+    """Broadcast the leading (batch/head) dimensions of the arrays; ValueError if they clash."""
+    leading = {arg: tuple(x.shape[:-2]) for arg, x in arrays.items()}
+    try:
+        return tuple(numpy.broadcast_shapes(*leading.values()))
+    except ValueError:
+        shapes = ", ".join(f"{arg}.shape={tuple(x.shape)}" for arg, x in arrays.items())
+        raise ValueError(f"the leading (batch/head) dimensions do not broadcast: {shapes}") from None
+
+
+def _check_d_k(q: Array, k: Array) -> None:
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(
+            f"q has d_k={q.shape[-1]} but k has d_k={k.shape[-1]} "
+            f"(q.shape={tuple(q.shape)}, k.shape={tuple(k.shape)}); a query is compared with a key "
+            "by a dot product, so both need the same length d_k"
+        )
+
+
+def _check_t_k(k: Array, v: Array, k_arg: str = "k") -> None:
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(
+            f"{k_arg} has T_k={k.shape[-2]} but v has T_k={v.shape[-2]} "
+            f"({k_arg}.shape={tuple(k.shape)}, v.shape={tuple(v.shape)}); every key needs exactly one value"
+        )
+
+
+def _as_mask(xp: Any, mask: Array, scores_shape: tuple[int, ...]) -> Array:
+    """Validate a boolean or floating mask against the scores' shape (..., T_q, T_k)."""
+    mask = xp.asarray(mask)
+    is_bool = mask.dtype == xp.bool
+    if not is_bool and not xp.isdtype(mask.dtype, "real floating"):
+        raise TypeError(
+            f"mask must be boolean (True = may attend) or floating (added to the scores), "
+            f"but mask.dtype={mask.dtype}; for a 0/1 mask write mask.astype(bool)"
+        )
+    try:
+        fits = tuple(numpy.broadcast_shapes(tuple(mask.shape), scores_shape)) == scores_shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"mask.shape={tuple(mask.shape)} does not broadcast to the scores' shape {scores_shape} "
+            f"(..., T_q={scores_shape[-2]}, T_k={scores_shape[-1]})"
+        )
+    return mask
+
+
+def _masked_scores(xp: Any, scores: Array, mask: Array | None) -> Array:
+    """Scores with masked positions set to −inf; the caller's arrays are not modified."""
+    if mask is None:
+        return scores
+    minus_inf = xp.asarray(-math.inf, dtype=scores.dtype)
+    if mask.dtype == xp.bool:
+        return xp.where(mask, scores, minus_inf)
+    mask = xp.astype(mask, scores.dtype)
+    return xp.where(xp.isinf(mask), minus_inf, scores + mask)
+
+
+def _combined_mask(xp: Any, mask: Array | None, causal: bool, t_q: int, t_k: int) -> Array | None:
+    if not causal:
+        return mask
+    allowed = _causal(xp, t_q, t_k)
+    if mask is None:
+        return allowed
+    if mask.dtype == xp.bool:
+        return allowed & mask
+    return xp.where(allowed, mask, xp.asarray(-math.inf, dtype=mask.dtype))
+
+
+def _causal(xp: Any, t_q: int, t_k: int) -> Array:
+    rows = xp.arange(t_q)[:, None]  # (T_q, 1)
+    cols = xp.arange(t_k)[None, :]  # (1, T_k)
+    return rows >= cols  # (T_q, T_k): query i sees keys 0..i
+
+
+# ---------------------------------------------------------------- the four steps
+
+
+def dot_product(a: Array, b: Array) -> Array:
+    """Dot product along the last axis: sum_i a[..., i] * b[..., i].
+
+    Shapes: a (..., d), b (..., d) -> (...); leading dimensions broadcast.
+    Raises ValueError if the last dimensions differ, TypeError for non-real input.
+    Taught in notebook 01.
+    """
+    xp = namespace(a, b)
+    a, b = _as_float(xp, a, "a"), _as_float(xp, b, "b")
+    _need_ndim(a, "a", 1, "(..., d)")
+    _need_ndim(b, "b", 1, "(..., d)")
+    if a.shape[-1] != b.shape[-1]:
+        raise ValueError(
+            f"a has length {a.shape[-1]} but b has length {b.shape[-1]} along the last axis "
+            f"(a.shape={tuple(a.shape)}, b.shape={tuple(b.shape)})"
+        )
+    return xp.sum(a * b, axis=-1)  # (...)
+
+
+def attention_scores(q: Array, k: Array) -> Array:
+    """Every query against every key: scores = q @ kᵀ (over the last two axes).
+
+    Shapes: q (..., T_q, d_k), k (..., T_k, d_k) -> scores (..., T_q, T_k).
+    Raises ValueError for fewer than 2 dimensions, mismatched d_k or batch dimensions.
+    Taught in notebook 03.
+    """
+    xp = namespace(q, k)
+    q, k = _as_float(xp, q, "q"), _as_float(xp, k, "k")
+    _need_ndim(q, "q", 2, "(..., T_q, d_k)")
+    _need_ndim(k, "k", 2, "(..., T_k, d_k)")
+    _check_d_k(q, k)
+    _batch_shape(q=q, k=k)
+    return q @ xp.matrix_transpose(k)  # (..., T_q, d_k) @ (..., d_k, T_k) -> (..., T_q, T_k)
+
+
+def scale_scores(scores: Array, d_k: int) -> Array:
+    """Divide the scores by √d_k so their variance stays near 1 whatever d_k is.
+
+    Shapes: scores (..., T_q, T_k) -> same shape.
+    Raises ValueError if d_k is not a positive number.
+    Taught in notebook 04.
+    """
+    xp = namespace(scores)
+    scores = _as_float(xp, scores, "scores")
+    if isinstance(d_k, bool) or not isinstance(d_k, (int, float, numpy.integer, numpy.floating)) or not d_k > 0:
+        raise ValueError(f"d_k must be a positive number (the length of a key), but d_k={d_k!r}")
+    return scores / math.sqrt(d_k)
+
+
+def softmax(x: Array, axis: int = -1, mask: Array | None = None) -> Array:
+    """Numerically stable softmax: exp(x - max) / sum(exp(x - max)) along ``axis``.
+
+    Shapes: x (...) -> weights of the same shape, each slice along ``axis`` summing to 1.
+    ``mask`` (boolean: True = keep; floating: added to x) broadcasts to x.shape; masked
+    entries get weight 0 and a slice with every entry masked is all zeros (never NaN).
+    NaN in x propagates. Raises ValueError for a bad axis or a mask that does not
+    broadcast, TypeError for non-real input or a mask that is neither boolean nor floating.
+    Taught in notebook 05.
+    """
+    xp = namespace(x, mask)
+    x = _as_float(xp, x, "x")
+    if not -x.ndim <= axis < max(x.ndim, 1):
+        raise ValueError(f"axis={axis} is out of range for x.shape={tuple(x.shape)}")
+    if mask is not None:
+        mask = _as_mask(xp, mask, tuple(x.shape))
+    x = _masked_scores(xp, x, mask)
+    top = xp.max(x, axis=axis, keepdims=True)
+    top = xp.where(top == -math.inf, xp.zeros_like(top), top)  # a fully masked slice: avoid −inf − (−inf)
+    e = xp.exp(x - top)  # the largest entry becomes exp(0) = 1: nothing overflows
+    total = xp.sum(e, axis=axis, keepdims=True)
+    return e / xp.where(total == 0, xp.ones_like(total), total)  # fully masked: 0 / 1 = 0
+
+
+def weighted_sum(weights: Array, v: Array) -> Array:
+    """Mix the value rows with the attention weights: out = weights @ v.
+
+    Shapes: weights (..., T_q, T_k), v (..., T_k, d_v) -> out (..., T_q, d_v).
+    Raises ValueError for fewer than 2 dimensions, mismatched T_k or batch dimensions.
+    Taught in notebook 06.
+    """
+    xp = namespace(weights, v)
+    weights, v = _as_float(xp, weights, "weights"), _as_float(xp, v, "v")
+    _need_ndim(weights, "weights", 2, "(..., T_q, T_k)")
+    _need_ndim(v, "v", 2, "(..., T_k, d_v)")
+    if weights.shape[-1] != v.shape[-2]:
+        raise ValueError(
+            f"weights has T_k={weights.shape[-1]} but v has T_k={v.shape[-2]} "
+            f"(weights.shape={tuple(weights.shape)}, v.shape={tuple(v.shape)}); one weight per value row"
+        )
+    _batch_shape(weights=weights, v=v)
+    return weights @ v  # (..., T_q, T_k) @ (..., T_k, d_v) -> (..., T_q, d_v)
+
+
+def scaled_dot_product_attention(
+    q: Array,
+    k: Array,
+    v: Array,
+    mask: Array | None = None,
+    *,
+    causal: bool = False,
+    scale: float | None = None,
+) -> tuple[Array, Array]:
+    """Attention(Q, K, V) = softmax(Q Kᵀ / √d_k) V; returns ``(out, weights)``.
+
+    Shapes: q (..., T_q, d_k), k (..., T_k, d_k), v (..., T_k, d_v)
+    -> out (..., T_q, d_v), weights (..., T_q, T_k).
+    ``mask``: boolean (True = may attend) or floating (added to the scores), broadcast to
+    (..., T_q, T_k). ``causal=True``: query i sees keys 0..i (top-left aligned), combined
+    with ``mask``. ``scale`` replaces 1/√d_k. A query with every key masked gets zero
+    weights and a zero output. Raises ValueError for mismatched d_k or T_k, too few
+    dimensions or a mask that does not broadcast; TypeError for non-real or mixed arrays.
+    Taught in notebook 07.
+    """
+    xp = namespace(q, k, v, mask)
+    q, k, v = _as_float(xp, q, "q"), _as_float(xp, k, "k"), _as_float(xp, v, "v")
+    for x, arg, layout in ((q, "q", "(..., T_q, d_k)"), (k, "k", "(..., T_k, d_k)"), (v, "v", "(..., T_k, d_v)")):
+        _need_ndim(x, arg, 2, layout)
+    _check_d_k(q, k)
+    _check_t_k(k, v)
+    t_q, t_k, d_k = q.shape[-2], k.shape[-2], q.shape[-1]
+    scores_shape = _batch_shape(q=q, k=k, v=v) + (t_q, t_k)
+    if mask is not None:
+        mask = _as_mask(xp, mask, scores_shape)
+    mask = _combined_mask(xp, mask, causal, t_q, t_k)
+
+    scores = attention_scores(q, k)  # (..., T_q, T_k)
+    scores = scale_scores(scores, d_k) if scale is None else scores * scale
+    weights = softmax(scores, axis=-1, mask=mask)  # (..., T_q, T_k), rows sum to 1 (or 0 if fully masked)
+    out = weighted_sum(weights, v)  # (..., T_q, d_v)
+    return out, weights
+
+
+# ---------------------------------------------------------------- masks
+
+
+def causal_mask(t_q: int, t_k: int | None = None) -> Array:
+    """Boolean causal mask, True = may attend: query i sees keys 0..i (top-left aligned).
+
+    Shapes: -> (t_q, t_k); ``t_k`` defaults to ``t_q``. An array of the selected backend.
+    Raises ValueError for a negative length.
+    Taught in notebook 09.
+    """
+    t_k = t_q if t_k is None else t_k
+    for arg, t in (("t_q", t_q), ("t_k", t_k)):
+        if isinstance(t, bool) or not isinstance(t, (int, numpy.integer)) or t < 0:
+            raise ValueError(f"{arg} must be a non-negative whole number of tokens, but {arg}={t!r}")
+    return _causal(namespace(), int(t_q), int(t_k))
+
+
+def padding_mask(lengths: Any, t: int) -> Array:
+    """Boolean padding mask, True = a real token: key j of sequence b is kept when j < lengths[b].
+
+    Shapes: lengths (B,) -> mask (B, 1, t), ready to broadcast over the queries of
+    scores (B, T_q, t). An array of the kind of ``lengths`` (else the selected backend).
+    Raises ValueError if a length is negative or longer than t, TypeError if not whole numbers.
+    Taught in notebook 09.
+    """
+    xp = namespace(lengths)
+    lengths = xp.asarray(lengths)
+    if lengths.dtype == xp.bool or not xp.isdtype(lengths.dtype, "integral"):
+        raise TypeError(f"lengths must be whole numbers, but lengths.dtype={lengths.dtype}")
+    if lengths.ndim != 1:
+        raise ValueError(f"lengths must be 1-D (one length per sequence), but lengths.shape={tuple(lengths.shape)}")
+    if isinstance(t, bool) or not isinstance(t, (int, numpy.integer)) or t < 0:
+        raise ValueError(f"t must be a non-negative whole number of tokens, but t={t!r}")
+    if lengths.shape[0] and (int(xp.min(lengths)) < 0 or int(xp.max(lengths)) > t):
+        raise ValueError(
+            f"every length must lie in 0..t={t}, but the lengths range over "
+            f"{int(xp.min(lengths))}..{int(xp.max(lengths))}"
+        )
+    positions = xp.arange(int(t))[None, :]  # (1, t)
+    return (positions < lengths[:, None])[:, None, :]  # (B, 1, t)

@@ -1,0 +1,147 @@
+"""Pictures of attention: a labelled heatmap, weight lines between tokens, one query's bars.
+
+Every function takes NumPy or CuPy arrays (copied to the host with ``to_numpy``), draws
+on the Axes it is given (or a new one), returns that Axes, and uses a colour-blind-safe
+colour map. End the notebook cell with ``plt.show()``. Introduced in notebooks 00, 06 and 07.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import matplotlib.pyplot as plt
+import numpy
+
+from .backend import to_numpy
+
+__all__ = ["heatmap", "weight_lines", "weight_bars"]
+
+CMAP = "viridis"  # perceptually uniform and colour-blind-safe
+
+
+def _axes(ax: Any, figsize: tuple[float, float]) -> Any:
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _tilt_x_labels(ax: Any) -> None:
+    plt.setp(ax.get_xticklabels(), rotation=45, ha="right", rotation_mode="anchor")
+
+
+def _matrix(values: Any, arg: str) -> numpy.ndarray:
+    values = numpy.asarray(to_numpy(values), dtype=float)
+    if values.ndim != 2:
+        raise ValueError(f"{arg} must be a 2-D array to draw, but {arg}.shape={values.shape}")
+    return values
+
+
+def _check_labels(labels: Sequence[str] | None, n: int, arg: str, axis: str) -> None:
+    if labels is not None and len(labels) != n:
+        raise ValueError(f"{arg} has {len(labels)} labels but the array has {n} {axis}")
+
+
+def heatmap(
+    values: Any,
+    row_labels: Sequence[str] | None = None,
+    col_labels: Sequence[str] | None = None,
+    *,
+    title: str = "",
+    xlabel: str = "",
+    ylabel: str = "",
+    colorbar_label: str = "",
+    ax: Any = None,
+    cmap: str = CMAP,
+    annotate: bool = True,
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> Any:
+    """Draw a matrix (rows x cols) as a heatmap with token labels, a colour bar and, if
+    ``annotate``, each value written in its cell. Masked entries (NaN) are drawn blank.
+    Raises ValueError if ``values`` is not 2-D or a label list has the wrong length.
+    """
+    values = _matrix(values, "values")
+    _check_labels(row_labels, values.shape[0], "row_labels", "rows")
+    _check_labels(col_labels, values.shape[1], "col_labels", "columns")
+    ax = _axes(ax, (1.0 + 0.6 * values.shape[1], 1.0 + 0.5 * values.shape[0]))
+    image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    colorbar = ax.figure.colorbar(image, ax=ax)
+    colorbar.set_label(colorbar_label)
+    ax.set_xticks(range(values.shape[1]), col_labels if col_labels is not None else range(values.shape[1]))
+    ax.set_yticks(range(values.shape[0]), row_labels if row_labels is not None else range(values.shape[0]))
+    _tilt_x_labels(ax)
+    if annotate:
+        low, high = image.norm.vmin, image.norm.vmax
+        middle = (low + high) / 2 if numpy.isfinite([low, high]).all() else 0.0
+        for (i, j), value in numpy.ndenumerate(values):
+            if numpy.isfinite(value):
+                colour = "black" if value > middle else "white"
+                ax.text(j, i, f"{value:.2f}", ha="center", va="center", color=colour, fontsize=8)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    return ax
+
+
+def weight_lines(
+    weights: Any,
+    query_labels: Sequence[str],
+    key_labels: Sequence[str],
+    *,
+    title: str = "",
+    ax: Any = None,
+    min_weight: float = 0.01,
+) -> Any:
+    """Draw queries (left) and keys (right) as two columns of tokens joined by lines whose
+    thickness and colour show the attention weight; lines under ``min_weight`` are left out.
+    Shapes: weights (T_q, T_k). Raises ValueError on a shape/label mismatch.
+    """
+    weights = _matrix(weights, "weights")
+    _check_labels(query_labels, weights.shape[0], "query_labels", "rows")
+    _check_labels(key_labels, weights.shape[1], "key_labels", "columns")
+    ax = _axes(ax, (5.0, 0.45 * max(weights.shape) + 1.0))
+    cmap = plt.get_cmap(CMAP)
+    y_q = numpy.linspace(1, 0, weights.shape[0]) if weights.shape[0] > 1 else numpy.array([0.5])
+    y_k = numpy.linspace(1, 0, weights.shape[1]) if weights.shape[1] > 1 else numpy.array([0.5])
+    top = weights.max() if weights.size and weights.max() > 0 else 1.0
+    for (i, j), w in numpy.ndenumerate(weights):
+        if w >= min_weight:
+            ax.plot([0, 1], [y_q[i], y_k[j]], color=cmap(w / top), linewidth=0.5 + 6.0 * w / top, alpha=0.85)
+    for y, label in zip(y_q, query_labels):
+        ax.text(-0.05, y, label, ha="right", va="center")
+    for y, label in zip(y_k, key_labels):
+        ax.text(1.05, y, label, ha="left", va="center")
+    ax.set_xlim(-0.5, 1.5)
+    ax.set_ylim(-0.1, 1.1)
+    ax.set_xticks([0, 1], ["queries", "keys"])
+    ax.set_yticks([])
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    ax.set(title=title)
+    return ax
+
+
+def weight_bars(
+    weights: Any,
+    key_labels: Sequence[str],
+    *,
+    title: str = "",
+    xlabel: str = "key",
+    ylabel: str = "attention weight",
+    ax: Any = None,
+    highlight: Sequence[str] = (),
+) -> Any:
+    """Bar chart of one query's weights over the keys (a 1-D array of length T_k).
+    Bars named in ``highlight`` are drawn in a second, contrasting colour.
+    Raises ValueError if ``weights`` is not 1-D or the labels do not match.
+    """
+    weights = numpy.asarray(to_numpy(weights), dtype=float)
+    if weights.ndim != 1:
+        raise ValueError(f"weights must be 1-D (one query's weights), but weights.shape={weights.shape}")
+    _check_labels(key_labels, weights.shape[0], "key_labels", "weights")
+    ax = _axes(ax, (0.6 * len(key_labels) + 2.0, 3.0))
+    cmap = plt.get_cmap(CMAP)
+    colours = [cmap(0.8) if label in highlight else cmap(0.25) for label in key_labels]
+    ax.bar(range(len(key_labels)), weights, color=colours)
+    ax.set_xticks(range(len(key_labels)), key_labels)
+    _tilt_x_labels(ax)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    return ax
