@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 JUPYTER_ARGS ?=
+# Jupyter refuses to run as root unless told; in a container you often are root.
+ROOT_ARGS := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 NOTEBOOKS ?= $(wildcard notebooks/[0-9][0-9]_*.ipynb)
 STUDENT_DIR := student
 # pytest options for the notebooks: always the current environment's kernel
@@ -27,7 +29,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.installed
 
 lab: $(VENV)/.installed
-	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(JUPYTER_ARGS)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(ROOT_ARGS) $(JUPYTER_ARGS)
 
 test: test-lib test-notebooks test-student
 

@@ -47,7 +47,8 @@ def _placeholder(block: list[str], indent: str) -> list[str]:
         for target in targets:
             if isinstance(target, ast.Tuple):
                 dots = ", ".join("..." for _ in target.elts)
-                lines.append(f"{ast.unparse(target)} = {dots}")
+                names = ", ".join(ast.unparse(element) for element in target.elts)
+                lines.append(f"{names} = {dots}")
             else:
                 lines.append(f"{ast.unparse(target)} = ...")
     return lines

@@ -1,0 +1,70 @@
+"""course_lib.plot: the returned Axes carry the right labels and data (no pixel tests)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy  # noqa: E402
+import pytest  # noqa: E402
+
+from course_lib import plot  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def tick_labels(axis):
+    return [t.get_text() for t in axis.get_ticklabels()]
+
+
+def test_heatmap_labels_and_data(xp_backend):
+    values = numpy.array([[0.1, 0.9], [0.5, 0.5], [1.0, 0.0]])
+    ax = plot.heatmap(xp_backend.asarray(values), ["a", "b", "c"], ["x", "y"], title="T", xlabel="key", ylabel="query",
+                      colorbar_label="weight")
+    assert tick_labels(ax.yaxis) == ["a", "b", "c"] and tick_labels(ax.xaxis) == ["x", "y"]
+    assert ax.get_title() == "T" and ax.get_xlabel() == "key" and ax.get_ylabel() == "query"
+    numpy.testing.assert_array_equal(ax.images[0].get_array(), values)
+    assert ax.images[0].get_cmap().name == "viridis"
+    assert ax.figure.axes[1].get_ylabel() == "weight"  # the colour bar
+    assert [t.get_text() for t in ax.texts][:2] == ["0.10", "0.90"]
+
+
+def test_heatmap_leaves_masked_cells_blank():
+    ax = plot.heatmap(numpy.array([[1.0, numpy.nan]]), ["q"], ["k1", "k2"])
+    assert [t.get_text() for t in ax.texts] == ["1.00"]
+
+
+def test_heatmap_rejects_wrong_labels():
+    with pytest.raises(ValueError, match=r"col_labels has 3 labels but the array has 2 columns"):
+        plot.heatmap(numpy.ones((2, 2)), ["a", "b"], ["x", "y", "z"])
+    with pytest.raises(ValueError, match=r"values must be a 2-D array to draw, but values.shape=\(3,\)"):
+        plot.heatmap(numpy.ones(3))
+
+
+def test_weight_lines_draw_one_line_per_weight_with_thickness():
+    weights = numpy.array([[0.9, 0.1, 0.0], [0.5, 0.25, 0.25]])
+    ax = plot.weight_lines(weights, ["q1", "q2"], ["k1", "k2", "k3"], title="lines")
+    assert len(ax.lines) == 5  # the zero weight is left out
+    widths = [line.get_linewidth() for line in ax.lines]
+    assert widths[0] == max(widths)
+    assert {t.get_text() for t in ax.texts} == {"q1", "q2", "k1", "k2", "k3"}
+    assert ax.get_title() == "lines"
+
+
+def test_weight_bars_heights_and_labels(xp_backend):
+    weights = numpy.array([0.2, 0.5, 0.3])
+    ax = plot.weight_bars(xp_backend.asarray(weights), ["a", "b", "c"], title="one query", highlight=["b"])
+    numpy.testing.assert_allclose([p.get_height() for p in ax.patches], weights)
+    assert tick_labels(ax.xaxis) == ["a", "b", "c"] and ax.get_ylabel() == "attention weight"
+    assert ax.patches[1].get_facecolor() != ax.patches[0].get_facecolor()
+
+
+def test_weight_bars_need_one_query():
+    with pytest.raises(ValueError, match=r"weights must be 1-D"):
+        plot.weight_bars(numpy.ones((2, 2)), ["a", "b"])
