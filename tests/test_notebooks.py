@@ -1,0 +1,90 @@
+"""Every course notebook keeps the course's shape: goals, exercises with checks, a figure,
+a summary and a link onward; executed top to bottom with outputs stored; nothing private.
+
+nbval (in `make test`) re-runs the notebooks and compares outputs; these tests check what
+nbval does not: the structure a learner relies on.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+
+import pytest
+
+NOTEBOOKS = sorted((pathlib.Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+PRIVATE_PATH = re.compile(r"(?<![\w.])/(?:home|root|Users|tmp|work|mnt|opt|srv)/[^\s\"']+")
+
+
+def cells(path, kind=None):
+    notebook = json.loads(path.read_text())
+    return [c for c in notebook["cells"] if kind is None or c["cell_type"] == kind]
+
+
+def source(cell) -> str:
+    return "".join(cell["source"])
+
+
+@pytest.fixture(params=NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def notebook(request):
+    return request.param
+
+
+def test_notebooks_exist():
+    assert NOTEBOOKS, "no notebooks found"
+    assert NOTEBOOKS[0].name == "00_welcome.ipynb"
+
+
+def test_numbered_in_reading_order():
+    numbers = [int(p.name[:2]) for p in NOTEBOOKS]
+    assert numbers == list(range(len(numbers))), "notebooks are numbered 00, 01, ... without gaps"
+
+
+def test_opens_with_a_title_and_learning_goals(notebook):
+    first = source(cells(notebook)[0])
+    assert first.startswith(f"# {notebook.name[:2]} · ")
+    markdown = "\n".join(source(c) for c in cells(notebook, "markdown")[:2])
+    assert re.search(r"^## Learning goals", markdown, re.M)
+
+
+def test_ends_with_a_summary_and_a_link_onward(notebook):
+    markdown = "\n".join(source(c) for c in cells(notebook, "markdown"))
+    assert re.search(r"^## Summary", markdown, re.M)
+    assert re.search(r"^## Next", markdown, re.M)
+    number = int(notebook.name[:2])
+    assert f"{number + 1:02d}_" in markdown.split("## Next", 1)[1], "the Next section links the next notebook"
+
+
+def test_every_exercise_is_followed_by_its_check(notebook):
+    code = [source(c) for c in cells(notebook, "code")]
+    exercises = [i for i, text in enumerate(code) if "# BEGIN SOLUTION" in text]
+    minimum = 1 if notebook.name.startswith("00") else 2
+    assert len(exercises) >= minimum, f"at least {minimum} exercises"
+    for i in exercises:
+        assert i + 1 < len(code) and "exercises.check_" in code[i + 1], f"code cell {i} has no check cell after it"
+
+
+def test_executed_once_top_to_bottom_with_outputs(notebook):
+    code = [c for c in cells(notebook, "code") if source(c).strip()]
+    assert [c["execution_count"] for c in code] == list(range(1, len(code) + 1)), "run `make notebooks`"
+    outputs = [o for c in code for o in c["outputs"]]
+    assert not [o for o in outputs if o["output_type"] == "error"], "a stored error"
+    assert any("image/png" in o.get("data", {}) for o in outputs), "at least one figure"
+    assert not any("image/svg+xml" in o.get("data", {}) for o in outputs), "figures are PNG (SVG embeds a date)"
+
+
+def test_no_warnings_addresses_or_private_paths_stored(notebook):
+    for cell in cells(notebook, "code"):
+        for output in cell["outputs"]:
+            text = "".join(output.get("text", "")) + "".join(output.get("data", {}).get("text/plain", ""))
+            assert not (output.get("name") == "stderr" and "Warning" in text), f"a warning is stored: {text[:120]}"
+            assert not re.search(r" at 0x[0-9a-f]{6,}>", text), f"a memory address is stored: {text[:120]}"
+        assert not PRIVATE_PATH.search(source(cell) + json.dumps(cell["outputs"])), "a private absolute path"
+
+
+def test_first_code_cell_only_imports(notebook):
+    first = source(cells(notebook, "code")[0])
+    statements = [line for line in first.splitlines() if line.strip() and not line.startswith("#")]
+    allowed = re.compile(r"^(import |from |np\.set_printoptions\(|rng = np\.random\.default_rng\()")
+    assert all(allowed.match(line) for line in statements), f"the first code cell is imports and the seed:\n{first}"
