@@ -28,6 +28,9 @@ __all__ = [
     "scaled_dot_product_attention",
     "causal_mask",
     "padding_mask",
+    "split_heads",
+    "merge_heads",
+    "multi_head_attention",
 ]
 
 Array = Any
@@ -311,3 +314,117 @@ def padding_mask(lengths: Any, t: int) -> Array:
         )
     positions = xp.arange(int(t))[None, :]  # (1, t)
     return (positions < lengths[:, None])[:, None, :]  # (B, 1, t)
+
+
+# ---------------------------------------------------------------- multi-head attention
+
+
+def _check_n_heads(n_heads: Any, x: Array, arg: str) -> None:
+    """ValueError unless n_heads is a whole number >= 1 that divides d_model, the last dimension of ``x``."""
+    if isinstance(n_heads, bool) or not isinstance(n_heads, (int, numpy.integer)) or n_heads < 1:
+        raise ValueError(f"n_heads must be a whole number >= 1, but n_heads={n_heads!r}")
+    d_model = x.shape[-1]
+    if d_model % n_heads:
+        raise ValueError(
+            f"n_heads={n_heads} does not divide d_model={d_model} ({arg}.shape={tuple(x.shape)}); "
+            f"every head gets d_model // n_heads features, so choose n_heads among the divisors of {d_model}"
+        )
+
+
+def split_heads(x: Array, n_heads: int) -> Array:
+    """Cut the last axis into ``n_heads`` pieces of d_head = d_model // n_heads, one per head.
+
+    Shapes: x (..., T, d_model) -> (..., n_heads, T, d_head); head h holds the features
+    h*d_head .. (h+1)*d_head - 1. ``merge_heads`` undoes it.
+    Raises ValueError for fewer than 2 dimensions or an n_heads that does not divide d_model.
+    Taught in notebook 11.
+    """
+    xp = namespace(x)
+    x = _as_float(xp, x, "x")
+    _need_ndim(x, "x", 2, "(..., T, d_model)")
+    _check_n_heads(n_heads, x, "x")
+    *batch, t, d_model = x.shape
+    n = len(batch)
+    x = xp.reshape(x, (*batch, t, int(n_heads), d_model // int(n_heads)))  # (..., T, n_heads, d_head)
+    return xp.permute_dims(x, (*range(n), n + 1, n, n + 2))  # (..., n_heads, T, d_head)
+
+
+def merge_heads(x: Array) -> Array:
+    """Put the heads side by side again (concatenate their features): the inverse of ``split_heads``.
+
+    Shapes: x (..., n_heads, T, d_head) -> (..., T, n_heads * d_head).
+    Raises ValueError for fewer than 3 dimensions.
+    Taught in notebook 11.
+    """
+    xp = namespace(x)
+    x = _as_float(xp, x, "x")
+    _need_ndim(x, "x", 3, "(..., n_heads, T, d_head)")
+    *batch, n_heads, t, d_head = x.shape
+    n = len(batch)
+    x = xp.permute_dims(x, (*range(n), n + 1, n, n + 2))  # (..., T, n_heads, d_head)
+    return xp.reshape(x, (*batch, t, n_heads * d_head))  # (..., T, n_heads * d_head)
+
+
+def _check_projections(x_q: Array, x_kv: Array, **weights: Array) -> None:
+    """ValueError unless x_q and x_kv agree on d_model and every weight is (d_model, d_model)."""
+    d_model = x_q.shape[-1]
+    if x_kv.shape[-1] != d_model:
+        raise ValueError(
+            f"x_q has d_model={d_model} but x_kv has d_model={x_kv.shape[-1]} "
+            f"(x_q.shape={tuple(x_q.shape)}, x_kv.shape={tuple(x_kv.shape)}); both are projected by "
+            "(d_model, d_model) matrices, so both need the same d_model"
+        )
+    for arg, w in weights.items():
+        if tuple(w.shape) != (d_model, d_model):
+            raise ValueError(
+                f"{arg} must have shape (d_model, d_model)=({d_model}, {d_model}) to match "
+                f"x_q.shape={tuple(x_q.shape)}, but {arg}.shape={tuple(w.shape)}"
+            )
+
+
+def multi_head_attention(
+    x_q: Array,
+    x_kv: Array,
+    w_q: Array,
+    w_k: Array,
+    w_v: Array,
+    w_o: Array,
+    n_heads: int,
+    mask: Array | None = None,
+    *,
+    causal: bool = False,
+) -> tuple[Array, Array]:
+    """Multi-head attention: project, split into heads, attend in each head, merge, project.
+
+    q = x_q W_q, k = x_kv W_k, v = x_kv W_v, each cut into n_heads heads of
+    d_head = d_model // n_heads; head h computes softmax(q_h k_hᵀ / √d_head) v_h; the heads
+    are concatenated and multiplied by W_o. Returns ``(out, weights)``.
+    Shapes: x_q (..., T_q, d_model), x_kv (..., T_k, d_model), w_* (d_model, d_model)
+    -> out (..., T_q, d_model), weights (..., n_heads, T_q, T_k).
+    ``mask`` (boolean True = may attend, or floating added to the scores) is given for
+    (..., T_q, T_k) and is the same for every head; ``causal`` as in scaled_dot_product_attention.
+    Raises ValueError for an n_heads that does not divide d_model, a weight that is not
+    (d_model, d_model), x_q and x_kv with different d_model, too few dimensions or a mask
+    that does not broadcast; TypeError for non-real or mixed arrays.
+    Taught in notebook 11.
+    """
+    xp = namespace(x_q, x_kv, w_q, w_k, w_v, w_o, mask)
+    x_q, x_kv = _as_float(xp, x_q, "x_q"), _as_float(xp, x_kv, "x_kv")
+    w_q, w_k = _as_float(xp, w_q, "w_q"), _as_float(xp, w_k, "w_k")
+    w_v, w_o = _as_float(xp, w_v, "w_v"), _as_float(xp, w_o, "w_o")
+    _need_ndim(x_q, "x_q", 2, "(..., T_q, d_model)")
+    _need_ndim(x_kv, "x_kv", 2, "(..., T_k, d_model)")
+    _check_projections(x_q, x_kv, w_q=w_q, w_k=w_k, w_v=w_v, w_o=w_o)
+    _check_n_heads(n_heads, x_q, "x_q")
+    scores_shape = _batch_shape(x_q=x_q, x_kv=x_kv) + (x_q.shape[-2], x_kv.shape[-2])
+    if mask is not None:
+        mask = _as_mask(xp, mask, scores_shape)
+        mask = xp.reshape(mask, (1,) * (len(scores_shape) - mask.ndim) + tuple(mask.shape))  # as many dims as scores
+        mask = xp.expand_dims(mask, axis=-3)  # (..., 1, T_q, T_k): the same mask for every head
+
+    q = split_heads(x_q @ w_q, n_heads)  # (..., T_q, d_model) -> (..., n_heads, T_q, d_head)
+    k = split_heads(x_kv @ w_k, n_heads)  # (..., n_heads, T_k, d_head)
+    v = split_heads(x_kv @ w_v, n_heads)  # (..., n_heads, T_k, d_head)
+    out, weights = scaled_dot_product_attention(q, k, v, mask, causal=causal)  # (..., n_heads, T_q, d_head)
+    out = merge_heads(out) @ w_o  # (..., T_q, n_heads * d_head) @ (d_model, d_model) -> (..., T_q, d_model)
+    return out, weights  # weights: (..., n_heads, T_q, T_k)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy
 import pytest
 
 from course_lib import data, exercises, softmax
-
-
-def verdict(capsys) -> str:
-    return capsys.readouterr().out
+from conftest import verdict
 
 
 def test_check_array_correct(capsys):
@@ -74,7 +73,7 @@ def test_check_function_names_the_failing_input(capsys):
 
     exercises.check_function(wrong, softmax, [(numpy.zeros((2, 2)),)], hint="divide by the sum")
     out = verdict(capsys)
-    assert out.startswith("❌ Not yet: wrong() — on test input 1 (shapes (2, 2)): first differing row is 0")
+    assert out.startswith("❌ Not yet: wrong() — on test input 1 (argument shapes (2, 2)): first differing row is 0")
     assert "Hint: divide by the sum" in out
 
 
@@ -99,9 +98,9 @@ def test_check_function_compares_tuples(capsys):
         return x, 2 * x
 
     exercises.check_function(pair, lambda x: (x, 3 * x), [(numpy.ones(2),)])
-    assert "result 1 on test input 1" in verdict(capsys)
+    assert "`result 1` differs on test input 1" in verdict(capsys)
     exercises.check_function(lambda x: x, lambda x: (x, x), [(numpy.ones(2),)], name="f")
-    assert "expected a tuple of 2 results, got a ndarray" in verdict(capsys)
+    assert "expected it to return 2 values (result 0, result 1), got a ndarray" in verdict(capsys)
 
 
 # ---------------------------------------------------------------- notebook 00
@@ -131,3 +130,22 @@ def test_check_park_row(capsys):
 def test_check_outdoor_words(capsys, answer, expected):
     exercises.check_outdoor_words(answer)
     assert expected in verdict(capsys)
+
+
+def test_check_function_names_the_parts_of_a_tuple(capsys):
+    exercises.check_function(lambda x: (x, 2 * x), lambda x: (x, 3 * x), [(numpy.ones(2),)], name="f",
+                             returns=("out", "weights"))
+    assert "`weights` differs on test input 1" in verdict(capsys)
+    exercises.check_function(lambda x: (x, x, x), lambda x: (x, x), [(numpy.ones(2),)], name="f",
+                             returns=("out", "weights"))
+    assert "expected it to return 2 values (out, weights), got 3 values" in verdict(capsys)
+
+
+def test_check_function_keeps_numpy_warnings_out_of_the_verdict(capsys):
+    def naive(x):
+        return numpy.exp(x) / numpy.exp(x).sum(axis=-1, keepdims=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning from the learner's overflow would fail here
+        exercises.check_function(naive, softmax, [(numpy.array([1000.0, 0.0]),)])
+    assert "first difference at index 0: expected 1, got nan" in verdict(capsys)
