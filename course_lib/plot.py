@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy
 
@@ -91,20 +92,24 @@ def weight_lines(
     min_weight: float = 0.01,
 ) -> Any:
     """Draw queries (left) and keys (right) as two columns of tokens joined by lines whose
-    thickness and colour show the attention weight; lines under ``min_weight`` are left out.
+    thickness and colour show the attention weight (darker = heavier, with a colour bar);
+    lines under ``min_weight`` are left out.
     Shapes: weights (T_q, T_k). Raises ValueError on a shape/label mismatch.
     """
     weights = _matrix(weights, "weights")
     _check_labels(query_labels, weights.shape[0], "query_labels", "rows")
     _check_labels(key_labels, weights.shape[1], "key_labels", "columns")
     ax = _axes(ax, (5.0, 0.45 * max(weights.shape) + 1.0))
-    cmap = plt.get_cmap(CMAP)
+    cmap = plt.get_cmap(CMAP + "_r")  # reversed: heavy lines dark, light ones fade into the white page
     y_q = numpy.linspace(1, 0, weights.shape[0]) if weights.shape[0] > 1 else numpy.array([0.5])
     y_k = numpy.linspace(1, 0, weights.shape[1]) if weights.shape[1] > 1 else numpy.array([0.5])
     top = weights.max() if weights.size and weights.max() > 0 else 1.0
+    norm = matplotlib.colors.Normalize(vmin=0.0, vmax=top)
     for (i, j), w in numpy.ndenumerate(weights):
         if w >= min_weight:
-            ax.plot([0, 1], [y_q[i], y_k[j]], color=cmap(w / top), linewidth=0.5 + 6.0 * w / top, alpha=0.85)
+            ax.plot([0, 1], [y_q[i], y_k[j]], color=cmap(norm(w)), linewidth=0.5 + 6.0 * w / top, alpha=0.85)
+    colorbar = ax.figure.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, fraction=0.05)
+    colorbar.set_label("attention weight")
     for y, label in zip(y_q, query_labels):
         ax.text(-0.05, y, label, ha="right", va="center")
     for y, label in zip(y_k, key_labels):

@@ -68,3 +68,11 @@ def test_weight_bars_heights_and_labels(xp_backend):
 def test_weight_bars_need_one_query():
     with pytest.raises(ValueError, match=r"weights must be 1-D"):
         plot.weight_bars(numpy.ones((2, 2)), ["a", "b"])
+
+
+def test_weight_lines_explain_their_colour():
+    ax = plot.weight_lines(numpy.array([[0.75, 0.25]]), ["q"], ["k1", "k2"])
+    colorbar = ax.figure.axes[1]
+    assert colorbar.get_ylabel() == "attention weight"
+    heavy, light = (numpy.mean(line.get_color()[:3]) for line in ax.lines)
+    assert heavy < light, "the heavier line is the darker one"
