@@ -42,15 +42,10 @@ test-notebooks: $(VENV)/.installed-test
 test-student: student
 	$(BIN)/python -m pytest --nbval-lax $(NBVAL) $(STUDENT_DIR)
 
-# No timing metadata, and one stream output per cell (a cell's prints can arrive in
-# pieces), so that re-executing an unchanged notebook changes nothing.
+# Each notebook in a fresh kernel, outputs stored; no timing metadata and one stream
+# output per cell, so that re-executing an unchanged notebook changes nothing.
 notebooks: $(VENV)/.installed-test
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-		--ExecutePreprocessor.kernel_name=python3 \
-		--ExecutePreprocessor.timeout=300 \
-		--ExecutePreprocessor.record_timing=False \
-		--ExecutePreprocessor.coalesce_streams=True \
-		$(NOTEBOOKS)
+	$(BIN)/python -m course_lib.execute $(NOTEBOOKS)
 
 student: $(VENV)/.installed-test
 	rm -rf $(STUDENT_DIR)
