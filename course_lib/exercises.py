@@ -75,7 +75,10 @@ def _difference(got: Any, expected: Any, rtol: float, atol: float) -> str | None
     """Describe how ``got`` differs from the array ``expected``, or None if they agree."""
     if not _is_array(got) and not isinstance(got, (list, tuple, int, float)):
         return f"expected an array of shape {tuple(expected.shape)}, got a {type(got).__name__}"
-    got_np = numpy.asarray(to_numpy(got) if _is_array(got) else got)
+    try:
+        got_np = numpy.asarray(to_numpy(got) if _is_array(got) else got)
+    except ValueError:  # a ragged list such as [[1.0, 0.0], [1.0]]
+        return f"expected an array of shape {tuple(expected.shape)}, got a list whose rows have different lengths"
     want = numpy.asarray(to_numpy(expected))
     if got_np.shape != want.shape:
         return f"expected shape {want.shape}, got shape {got_np.shape}"
@@ -129,29 +132,38 @@ def check_value(got: Any, expected: Any, *, name: str = "your answer", hint: str
         _report(WRONG, name, f"expected {expected!r}, got {got!r}", hint)
 
 
+_FAILED = object()  # what _call_learner returns once it has reported a placeholder or an exception
+
+
+def _call_learner(func: Callable[..., Any], args: tuple, *, name: str, where: str, hint: str) -> Any:
+    """Call the learner's ``func(*args)``. A placeholder (NotImplementedError) or a bug (any other
+    exception) is reported instead of a traceback, and ``_FAILED`` returned. NumPy's floating-point
+    warnings are silenced inside the call: the verdict says what went wrong."""
+    try:
+        with numpy.errstate(all="ignore"):
+            return func(*args)
+    except NotImplementedError:
+        _report(NOT_ATTEMPTED, name, "its body still raises NotImplementedError; write your code in its place")
+    except Exception as err:  # a learner's bug: say what happened instead of a traceback
+        _report(WRONG, name, f"{where} it raised {type(err).__name__}: {err}", hint)
+    return _FAILED
+
+
 def check_function(func: Callable[..., Any], reference: Callable[..., Any], cases: Sequence[tuple],
                    *, name: str | None = None, hint: str = "", returns: Sequence[str] = (),
                    rtol: float = 1e-6, atol: float = 1e-9) -> None:
     """Call ``func`` and ``reference`` on each tuple of arguments in ``cases``, compare the
     results (arrays, or tuples of arrays whose parts are named by ``returns``, e.g.
     ("out", "weights")) and print the verdict for the first case that differs.
-    NumPy's floating-point warnings are silenced inside the learner's function: the verdict
-    says what went wrong.
     """
     name = name or f"{getattr(func, '__name__', 'your function')}()"
     for number, args in enumerate(cases, start=1):
-        try:
-            with numpy.errstate(all="ignore"):
-                got = func(*args)
-        except NotImplementedError:
-            _report(NOT_ATTEMPTED, name, "its body still raises NotImplementedError; write your code in its place")
-            return
-        except Exception as err:  # a learner's bug: say what happened instead of a traceback
-            _report(WRONG, name, f"on test input {number} it raised {type(err).__name__}: {err}", hint)
-            return
-        expected = reference(*args)
         shapes = ", ".join(str(tuple(numpy.shape(to_numpy(a)))) for a in args if _is_array(a))
         where = f"on test input {number} (argument shapes {shapes})"
+        got = _call_learner(func, args, name=name, where=where, hint=hint)
+        if got is _FAILED:
+            return
+        expected = reference(*args)
         if not isinstance(expected, tuple):
             detail = _difference(got, expected, rtol, atol)
             if detail is not None:
@@ -177,6 +189,23 @@ def _describe(x: Any) -> str:
     return "value" if shape == () else f"array of shape {shape}"
 
 
+def _check_pick(got: Any, expected: str, options: Sequence[str], *, name: str, kind: str, listed_in: str,
+                why_not: Callable[[str], str], hint: str) -> None:
+    """Check one name picked from ``options`` (a token, a title). A wrong pick is told what is off
+    with it (``why_not``: its own score), never the expected answer: the exercise is the finding."""
+    if got is Ellipsis:
+        _report(NOT_ATTEMPTED, name, "replace the `...` with your answer and run the cell again")
+    elif got == expected:
+        _report(CORRECT, name, f"{expected!r}")
+    elif not isinstance(got, str):
+        _report(WRONG, name, f"expected a {kind} as a string, such as {options[1]!r}; "
+                             f"got {got!r} of type {type(got).__name__}", hint)
+    elif got not in options:
+        _report(WRONG, name, f"{got!r} is not a {kind} (they are listed in {listed_in})", hint)
+    else:
+        _report(WRONG, name, why_not(got), hint)
+
+
 # ---------------------------------------------------------------- notebook 00: welcome
 
 
@@ -185,7 +214,7 @@ def check_park_row(x_park: Any) -> None:
     x = data.sentence_embeddings()
     expected = x[data.TOKENS.index("park")]
     check_array(x_park, expected, name="x_park",
-                hint='one row of x is one token: find its position with TOKENS.index("park") and take x[position]')
+                hint='one row of x is one token: find its position with data.TOKENS.index("park") and take x[position]')
 
 
 def check_outdoor_words(outdoor_words: Any) -> None:
@@ -193,12 +222,26 @@ def check_outdoor_words(outdoor_words: Any) -> None:
     x = to_numpy(data.sentence_embeddings())
     column = data.FEATURES.index("outdoors")
     expected = [token for token, row in zip(data.TOKENS, x) if row[column] > 0.3]
-    if outdoor_words is not Ellipsis and not isinstance(outdoor_words, list):
-        _report(WRONG, "outdoor_words", f"expected a list of tokens, got a {type(outdoor_words).__name__}",
-                "build a list: [token for token, row in zip(TOKENS, x) if ...]")
+    name = "outdoor_words"
+    hint = 'the "outdoors" column is x[:, data.FEATURES.index("outdoors")]; keep the tokens in sentence order'
+    if outdoor_words is Ellipsis or outdoor_words == expected:
+        check_value(outdoor_words, expected, name=name)
         return
-    check_value(outdoor_words, expected, name="outdoor_words",
-                hint='the "outdoors" column is x[:, FEATURES.index("outdoors")]; keep the tokens in sentence order')
+    if not isinstance(outdoor_words, list):
+        _report(WRONG, name, f"expected a list of tokens, got a {type(outdoor_words).__name__}",
+                "build a list: [token for token, row in zip(data.TOKENS, x) if ...]")
+        return
+    outdoors = {token: float(row[column]) for token, row in zip(data.TOKENS, x)}  # token -> its outdoors value
+    extra = [word for word in outdoor_words if word not in expected]
+    if extra and extra[0] in outdoors:
+        detail = f"{extra[0]!r} has outdoors = {outdoors[extra[0]]:.2g}, which is not greater than 0.3"
+    elif extra:
+        detail = f"{extra[0]!r} is not a token of the sentence; list the tokens themselves, as strings"
+    elif len(set(outdoor_words)) < len(expected):
+        detail = f"{len(expected) - len(set(outdoor_words))} token(s) with outdoors > 0.3 are missing"
+    else:
+        detail = "the right tokens, but not once each in sentence order"
+    _report(WRONG, name, detail, hint)
 
 
 # ---------------------------------------------------------------- notebook 01: dot product
@@ -219,9 +262,9 @@ def _dot_cases() -> list[tuple]:
 def check_dot_product(func: Callable[..., Any]) -> None:
     """01: func(a, b) -> the dot product along the last axis: (..., d), (..., d) -> (...)."""
     check_function(func, attention.dot_product, _dot_cases(), name="my_dot_product()",
-                   hint="multiply the arrays element by element and sum over the LAST axis only, "
-                        "xp.sum(a * b, axis=-1); for 2-D arrays `a @ b` is a matrix product, "
-                        "not one dot product per row")
+                   hint="multiply the arrays element by element, then sum over the LAST axis only (xp.sum "
+                        "takes an `axis` argument; without it, it adds up everything); for 2-D arrays "
+                        "`a @ b` is a matrix product, not one dot product per row")
 
 
 def check_cosine_similarity(func: Callable[..., Any]) -> None:
@@ -235,7 +278,8 @@ def check_cosine_similarity(func: Callable[..., Any]) -> None:
     check_function(func, reference, cases, name="cosine_similarity()",
                    hint="divide the dot product by BOTH lengths, ‖a‖ = xp.sqrt(dot_product(a, a)) "
                         "(a square root: dividing by a·a gives the squared length); a vector and 3 times "
-                        "that vector have cosine 1")
+                        "that vector have cosine 1; xp.linalg.norm(a) without axis=-1 is ONE length for the "
+                        "whole stack, not one per row")
 
 
 # ---------------------------------------------------------------- notebook 02: queries, keys, values
@@ -262,6 +306,13 @@ def check_sport_values(w_v_sport: Any) -> None:
     """02: a (d_model, 3) value matrix whose values are the sport, outdoors and action features of x."""
     columns = [data.FEATURES.index(f) for f in ("sport", "outdoors", "action")]
     expected = backend.xp.eye(len(data.FEATURES))[:, columns]  # (8, 3): column j copies feature columns[j]
+    if isinstance(w_v_sport, list) or _is_array(w_v_sport):
+        try:
+            answer = numpy.asarray(to_numpy(w_v_sport) if _is_array(w_v_sport) else w_v_sport)
+        except ValueError:  # ragged: check_array says so
+            answer = None
+        if answer is not None and answer.dtype.kind in "iub":
+            w_v_sport = answer.astype(float)  # a 0/1 integer matrix projects just as well (x @ W_v promotes)
     check_array(w_v_sport, expected, name="w_v_sport",
                 hint="x_i @ W_v takes column j of W_v to build component j of v_i: put a 1 in the row of "
                      "feature 'sport' of column 0 (and 'outdoors' in column 1, 'action' in column 2), "
@@ -280,44 +331,96 @@ def check_attention_scores(func: Callable[..., Any]) -> None:
     for q_shape, k_shape in (((3, 2), (4, 2)), ((2, 3, 4), (2, 5, 4)), ((2, 2, 3, 4), (2, 2, 6, 4))):
         cases.append((backend.asarray(rng.normal(size=q_shape)), backend.asarray(rng.normal(size=k_shape))))
     check_function(func, attention.attention_scores, cases, name="my_attention_scores()",
-                   hint="q @ k needs k's keys as COLUMNS: transpose k, but only its last two axes, "
-                        "xp.swapaxes(k, -1, -2); k.T reverses every axis, which breaks batches (3-D input)")
+                   hint="q @ k needs k's keys as COLUMNS: transpose k, but only its last two axes (the "
+                        "section on batches shows the function); k.T reverses every axis, which breaks "
+                        "batches (3-D input)")
 
 
 def check_scores_shape(scores_shape: Any) -> None:
-    """03: the shape of attention_scores(q, k) for q (2, 5, 16) and k (2, 7, 16)."""
+    """03: the shape of attention_scores(q, k) for q (2, 5, 16) and k (2, 7, 16).
+
+    A wrong answer is told what is off (an axis too few, d_k kept, queries and keys swapped),
+    never the expected shape itself: the exercise is the prediction.
+    """
     xp = backend.xp
     expected = tuple(attention.attention_scores(xp.zeros((2, 5, 16)), xp.zeros((2, 7, 16))).shape)
+    name = "scores_shape"
+    if scores_shape is Ellipsis:
+        _report(NOT_ATTEMPTED, name, "replace the `...` with your answer and run the cell again")
+        return
     if isinstance(scores_shape, list):
         scores_shape = tuple(scores_shape)
-    check_value(scores_shape, expected, name="scores_shape",
-                hint="(..., T_q, d_k) @ (..., d_k, T_k) -> (..., T_q, T_k): the batch size stays in front, "
-                     "then one row per query and one column per key; d_k is summed over and disappears")
+    if scores_shape == expected:
+        _report(CORRECT, name, f"{expected!r}")
+        return
+    hint = ("(..., T_q, d_k) @ (..., d_k, T_k) -> (..., T_q, T_k): the batch size stays in front, "
+            "then one row per query and one column per key; d_k is summed over and disappears")
+    if not isinstance(scores_shape, tuple) or not all(isinstance(n, int) for n in scores_shape):
+        detail = f"expected a tuple of whole numbers such as (3, 4), got {scores_shape!r}"
+    elif len(scores_shape) != len(expected):
+        detail = (f"got {scores_shape!r}, which has {len(scores_shape)} axes; q and k have "
+                  f"{len(expected)} axes each, and so does their product")
+    elif 16 in scores_shape:
+        detail = f"got {scores_shape!r}, but d_k = 16 is summed over in every dot product and is not an axis of the scores"
+    elif sorted(scores_shape) == sorted(expected):
+        detail = f"got {scores_shape!r}: the right sizes, in the wrong order"
+    else:
+        detail = f"got {scores_shape!r}, which is not the shape of the scores"
+    _report(WRONG, name, detail, hint)
 
 
 def check_best_key_for_go(best_key_for_go: Any) -> None:
-    """03: the token whose key gets the highest park score from the query of "go"."""
+    """03: the token whose key gets the highest park score from the query of "go".
+
+    A wrong token is told its own score and that a higher one exists, never the answer itself.
+    """
     x = data.sentence_embeddings()
     w_q, w_k, _ = data.park_projections()
     row = to_numpy(attention.attention_scores(x @ w_q, x @ w_k))[data.TOKENS.index("go")]  # (T,)
     expected = data.TOKENS[int(numpy.argmax(row))]
-    check_value(best_key_for_go, expected, name="best_key_for_go",
-                hint='the query of "go" is ROW data.TOKENS.index("go") of park_scores; find the largest entry '
-                     "of that row (xp.argmax) and turn its column index back into a token with data.TOKENS[...]")
+    hint = ('the query of "go" is ROW data.TOKENS.index("go") of park_scores; find the largest entry '
+            "of that row and turn its column index back into a token with data.TOKENS[...]")
+    _check_pick(best_key_for_go, expected, data.TOKENS, name="best_key_for_go", kind="token of the sentence",
+                listed_in="data.TOKENS", hint=hint,
+                why_not=lambda token: f"q_go · k_{token} = {row[data.TOKENS.index(token)]:.2f}, but another key "
+                                      "gets a higher score from the query of go")
 
 
 # ---------------------------------------------------------------- notebook 04: scaling
 
 
 def check_score_std(std_unscaled: Any, std_scaled: Any) -> None:
-    """04: the standard deviations of q·k and of q·k/√d_k for random unit-variance q, k with d_k = 256."""
+    """04: the standard deviations of q·k and of q·k/√d_k for random unit-variance q, k with d_k = 256.
+
+    A wrong number is told which mistake it looks like, never the expected number: the exercise is the prediction.
+    """
     d_k = 256
     expected_unscaled = float(d_k) ** 0.5  # Var(q·k) = d_k, so the standard deviation is √d_k
     expected_scaled = float(attention.scale_scores(backend.xp.asarray(expected_unscaled), d_k))  # divided by √d_k
-    check_value(std_unscaled, expected_unscaled, name="std_unscaled",
-                hint=f"the variance of q·k is d_k = {d_k}; the standard deviation is its square root")
-    check_value(std_scaled, expected_scaled, name="std_scaled",
-                hint="dividing by √d_k divides the standard deviation by √d_k (and the variance by d_k)")
+
+    def judge(got: Any, expected: float, name: str, mistakes: dict[float, str], hint: str) -> None:
+        if got is Ellipsis:
+            _report(NOT_ATTEMPTED, name, "replace the `...` with your answer and run the cell again")
+            return
+        if isinstance(got, bool) or not isinstance(got, (int, float, numpy.number)):
+            _report(WRONG, name, f"expected a number, got a {type(got).__name__}", hint)
+            return
+        if numpy.isclose(float(got), expected, rtol=1e-6, atol=0.0):
+            _report(CORRECT, name, f"{expected!r}")
+            return
+        known = [why for value, why in mistakes.items() if numpy.isclose(float(got), value, rtol=1e-6, atol=0.0)]
+        _report(WRONG, name, f"got {got!r}" + (f": {known[0]}" if known else ""), hint)
+
+    judge(std_unscaled, expected_unscaled, "std_unscaled",
+          {float(d_k): "that is the variance of q·k, not its standard deviation",
+           1.0: "that is the spread after scaling; before it, the spread grows with d_k"},
+          f"the variance of q·k is d_k = {d_k}; the standard deviation is its square root")
+    judge(std_scaled, expected_scaled, "std_scaled",
+          {float(d_k) ** 0.5 / d_k: "that divides the standard deviation by d_k (or by √d_k twice); "
+                                    "the scaled score is the unscaled one divided by √d_k once",
+           float(d_k) ** 0.5: "that is the standard deviation before scaling; dividing every score by √d_k "
+                              "divides it too"},
+          "dividing by √d_k divides the standard deviation by √d_k (and the variance by d_k)")
 
 
 def check_scaled_scores(func: Callable[..., Any]) -> None:
@@ -349,8 +452,11 @@ def check_softmax_jacobian(func: Callable[..., Any]) -> None:
         return xp.diag(p) - p[:, None] * p[None, :]  # (n, n)
 
     check_function(func, reference, cases, name="softmax_jacobian()", atol=1e-9,
-                   hint="J[i, j] = p[i] * (1 if i == j else 0) - p[i] * p[j]: the diagonal matrix xp.diag(p) "
-                        "minus the outer product p[:, None] * p[None, :]")
+                   hint="the result is an (n, n) matrix: a diagonal matrix with p on its diagonal (xp has a "
+                        "function that builds one from a vector) minus the outer product p pᵀ, whose entry "
+                        "[i, j] is p[i] * p[j] (a column of p times a row of p, by broadcasting)")
+
+
 # ---------------------------------------------------------------- notebook 05: softmax
 
 
@@ -368,7 +474,8 @@ def _softmax_cases() -> list[tuple]:
 def check_stable_softmax(func: Callable[..., Any]) -> None:
     """05: func(x) -> softmax along the last axis, stable for huge entries (subtract each row's max)."""
     check_function(func, attention.softmax, _softmax_cases(), name="stable_softmax()",
-                   hint="subtract each row's own maximum, x - xp.max(x, axis=-1, keepdims=True), then "
+                   hint="work along the last axis (axis=-1: test input 4 is a single row of shape (n,)); "
+                        "subtract each row's own maximum before exponentiating (keep the axis, so the shapes broadcast), then "
                         "exponentiate and divide by the row's sum (keepdims=True again, so the shapes broadcast); "
                         "one maximum for the whole matrix is not enough when rows differ by ~1000")
 
@@ -402,18 +509,42 @@ def check_weighted_sum(func: Callable[..., Any]) -> None:
 
 
 def check_weights_for_point(weights: Any, v: Any, target: Any) -> None:
-    """06: weights (T_k=3,) that mix the three 2-D value rows v into the point target (barycentric coordinates)."""
+    """06: weights (T_k=3,) that mix the three 2-D value rows v into the point target (barycentric coordinates).
+
+    A wrong answer is told which condition fails (a negative weight, the sum, the point it mixes),
+    never the expected weights.
+    """
+    name = "w_target"
+    hint = ("write weights @ v = target as one equation per coordinate, add w_0 + w_1 + w_2 = 1, "
+            "and solve the three equations")
+    if weights is Ellipsis:
+        _report(NOT_ATTEMPTED, name, "replace the `...` with your answer and run the cell again")
+        return
+    if not (_is_array(weights) or isinstance(weights, (list, tuple))):
+        _report(WRONG, name, f"expected 3 numbers (a list or an array), got a {type(weights).__name__}", hint)
+        return
     v_np, target_np = numpy.asarray(to_numpy(v), dtype=float), numpy.asarray(to_numpy(target), dtype=float)
-    system = numpy.vstack([v_np.T, numpy.ones(len(v_np))])  # (3, 3): mix the coordinates, and sum to 1
-    expected = backend.asarray(numpy.linalg.solve(system, numpy.append(target_np, 1.0)))  # (3,)
-    hint = "the weights must be >= 0 and sum to 1, and weights @ v must equal target; solve it coordinate by coordinate"
-    if weights is not Ellipsis and (_is_array(weights) or isinstance(weights, (list, tuple))):
+    try:
         got = numpy.asarray(to_numpy(weights) if _is_array(weights) else weights, dtype=float)
-        if got.shape == expected.shape:
-            point = to_numpy(attention.weighted_sum(backend.asarray(got)[None, :], backend.asarray(v_np)))[0]
-            hint = (f"your weights sum to {got.sum():.3g} and mix v into the point "
-                    f"({point[0]:.3g}, {point[1]:.3g}), not ({target_np[0]:.3g}, {target_np[1]:.3g}); " + hint)
-    check_array(weights, expected, name="w_target", hint=hint)
+    except (TypeError, ValueError):
+        _report(WRONG, name, f"expected 3 numbers, got {weights!r}", hint)
+        return
+    if got.shape != (len(v_np),):
+        _report(WRONG, name, f"expected {len(v_np)} weights, one per value row, got shape {got.shape}", hint)
+        return
+    point = to_numpy(attention.weighted_sum(backend.asarray(got)[None, :], backend.asarray(v_np)))[0]  # (2,)
+    problems = []
+    if (got < 0).any():
+        problems.append(f"weight {int(numpy.argmin(got))} is negative ({got.min():.3g})")
+    if not numpy.isclose(got.sum(), 1.0):
+        problems.append(f"your weights sum to {got.sum():.3g}, not 1")
+    if not numpy.allclose(point, target_np):
+        problems.append(f"they mix v into the point ({point[0]:.3g}, {point[1]:.3g}), "
+                        f"not ({target_np[0]:.3g}, {target_np[1]:.3g})")
+    if problems:
+        _report(WRONG, name, "; ".join(problems), hint)
+    else:
+        _report(CORRECT, name, "all ≥ 0, summing to 1, and mixing v into the target")
 
 
 # ---------------------------------------------------------------- notebook 07: scaled dot-product attention
@@ -440,13 +571,22 @@ def check_top_tokens_for_play(top3_for_play: Any) -> None:
     _, weights = attention.scaled_dot_product_attention(x @ w_q, x @ w_k, x @ w_v)
     row = to_numpy(weights[data.TOKENS.index("play")])  # (T,)
     expected = [data.TOKENS[j] for j in numpy.argsort(-row, kind="stable")[:3]]
-    if top3_for_play is not Ellipsis and not isinstance(top3_for_play, list):
-        _report(WRONG, "top3_for_play", f"expected a list of 3 tokens, got a {type(top3_for_play).__name__}",
+    name, got = "top3_for_play", top3_for_play
+    hint = ('take the row weights[data.TOKENS.index("play")], sort its positions by decreasing weight '
+            "(np.argsort(-row)) and turn the first three positions into tokens")
+    if got is Ellipsis or got == expected:
+        check_value(got, expected, name=name)
+    elif not isinstance(got, list):
+        _report(WRONG, name, f"expected a list of 3 tokens, got a {type(got).__name__}",
                 "make a list of strings, e.g. [data.TOKENS[j] for j in ...]")
-        return
-    check_value(top3_for_play, expected, name="top3_for_play",
-                hint='take the row weights[data.TOKENS.index("play")], sort its positions by decreasing weight '
-                     "(np.argsort(-row)) and turn the first three positions into tokens")
+    elif len(got) != 3 or not all(isinstance(token, str) for token in got):
+        _report(WRONG, name, f"expected 3 tokens (strings), got {got!r}", "a position j becomes its token with data.TOKENS[j]")
+    elif sorted(got) == sorted(expected):
+        _report(WRONG, name, "the right three tokens, in the wrong order", "largest weight first")
+    else:
+        yours = ", ".join(f"{token} {row[data.TOKENS.index(token)]:.3f}" if token in data.TOKENS
+                          else f"{token!r} (not a token)" for token in got)
+        _report(WRONG, name, f"not the three largest weights; yours get {yours}", hint)
 
 
 # ---------------------------------------------------------------- notebook 08: library analogy
@@ -474,8 +614,10 @@ def check_top_book(top_book: Any) -> None:
     titles, keys, values = data.catalogue()
     query = data.topic_query("machine learning", "history")
     _, weights = attention.scaled_dot_product_attention(query[None, :], keys, values)  # (1, n_books)
-    expected = titles[int(numpy.argmax(to_numpy(weights)[0]))]
-    check_value(top_book, expected, name="top_book",
+    row = to_numpy(weights)[0]  # (n_books,)
+    expected = titles[int(numpy.argmax(row))]
+    _check_pick(top_book, expected, titles, name="top_book", kind="title in the catalogue", listed_in="titles",
+                why_not=lambda title: f"{title!r} gets weight {row[titles.index(title)]:.3f}; another book gets more",
                 hint='build the query with data.topic_query("machine learning", "history"), get the weights with '
                      "scaled_dot_product_attention(query[None, :], keys, values) and take the title at the "
                      "position of the largest weight")
@@ -500,16 +642,45 @@ def check_causal_self_attention(func: Callable[..., Any]) -> None:
 
     check_function(func, reference, cases, name="causal_self_attention()", returns=("out", "weights"),
                    hint="q, k and v all come from the same x (q = x @ w_q, k = x @ w_k, v = x @ w_v); "
-                        "pass mask=causal_mask(T) (True = may attend) so that query i sees keys 0..i; "
-                        "return the pair (out, weights)")
+                        "pass mask=causal_mask(T) (True = may attend) so that query i sees keys 0..i: a lower "
+                        "triangle of weights, row 0 all on key 0. If a row puts weight on keys after its own "
+                        "position, the mask is missing or flipped (its transpose lets query i see keys i..T-1); "
+                        "mask the SCORES before the softmax (each row of weights must still sum to 1), not the weights "
+                        "after it; return the pair (out, weights)")
 
 
 def check_padding_mask(func: Callable[..., Any]) -> None:
-    """09: func(lengths, t) -> boolean mask (B, 1, t), True where key j of sequence b is a real token."""
+    """09: func(lengths, t) -> boolean mask (B, 1, t), True where key j of sequence b is a real token.
+    A mask of another dtype is wrong even with the right 0/1 values: to softmax a floating mask is added
+    to the scores. Differences are shown as True/False."""
+    name = "my_padding_mask()"
+    hint = ("position j of sequence b is real when j < lengths[b]: compare a row of positions 0..t-1 with a "
+            "column of lengths (broadcasting gives (B, t) booleans), then insert a length-1 query axis in "
+            "the middle to get (B, 1, t)")
     cases = [(backend.asarray([9, 5]), 9), (backend.asarray([0, 3, 3]), 4), (backend.asarray([2]), 2)]
-    check_function(func, attention.padding_mask, cases, name="my_padding_mask()",
-                   hint="position j of sequence b is real when j < lengths[b]: compare xp.arange(t)[None, :] "
-                        "with lengths[:, None], then add the query axis with [:, None, :] to get (B, 1, t)")
+    for number, (lengths, t) in enumerate(cases, start=1):
+        where = f"on test input {number} (lengths = {to_numpy(lengths).tolist()}, t = {t})"
+        got = _call_learner(func, (lengths, t), name=name, where=where, hint=hint)
+        if got is _FAILED:
+            return
+        expected = attention.padding_mask(lengths, t)
+        if not _is_array(got) or tuple(numpy.shape(to_numpy(got))) != tuple(expected.shape):
+            _report(WRONG, name, f"{where}: {_difference(got, expected, 0.0, 0.0)}", hint)
+            return
+        got_np, want = numpy.asarray(to_numpy(got)), numpy.asarray(to_numpy(expected))
+        if got_np.dtype != numpy.bool_:
+            _report(WRONG, name, f"{where}: expected a boolean array (True/False), got dtype {got_np.dtype}; "
+                                 "softmax would add a floating mask to the scores instead of hiding keys, "
+                                 "and ~mask fails on it", "build the mask from a comparison (<) and do not "
+                                                          "convert it to numbers")
+            return
+        differing = numpy.argwhere(got_np != want)
+        if len(differing):
+            row = [int(i) for i in differing[0][:-1]]
+            _report(WRONG, name, f"{where}: first differing row is {row}:\n"
+                                 f"   expected {want[tuple(row)]}\n   got      {got_np[tuple(row)]}", hint)
+            return
+    _report(CORRECT, name, f"it agrees with course_lib on all {len(cases)} test inputs")
 
 
 # ---------------------------------------------------------------- notebook 10: encoder-decoder attention
@@ -541,6 +712,15 @@ def check_reversal_w_q(w_q_reverse: Any) -> None:
         _, got = attention.scaled_dot_product_attention(positions @ backend.asarray(w, dtype=positions.dtype),
                                                          positions, positions)
         w_q_reverse = got  # compare the alignment it produces, not the matrix: any strong enough w_q will do
+        alignment = numpy.asarray(to_numpy(got))  # (6, 6)
+        on_target = alignment[numpy.arange(6), 5 - numpy.arange(6)]  # (6,): weight of step t on position 5 - t
+        if (numpy.argmax(alignment, axis=-1) == 5 - numpy.arange(6)).all() and on_target.min() <= 0.95:
+            _report(WRONG, "the alignment of w_q_reverse",
+                    "right pattern, not sharp enough: every step t looks most at position 5 - t, but the "
+                    f"weakest gives it only {on_target.min():.3f} of its weight (needs more than 0.95)",
+                    "scale it up: the scores are w_q's entries divided by sqrt(d_k) = sqrt(6) = 2.45, so an "
+                    "entry c gives the right key e^(c/2.45) times the weight of each other key; c = 20 is plenty")
+            return
     target = backend.asarray(numpy.eye(6)[::-1].copy())  # (6, 6): step t on position 5 - t
     check_array(w_q_reverse, target, name="the alignment of w_q_reverse", rtol=0.0, atol=0.05,
                 hint="e_t @ w_q is row t of w_q: put a large number (about 20, for a sharp softmax) in column 5 - t "
@@ -570,5 +750,6 @@ def check_multi_head_attention(func: Callable[..., Any]) -> None:
 
     check_function(func, reference, cases, name="my_multi_head_attention()", returns=("out", "weights"),
                    hint="project (x @ w_q, ...), split each into heads (n_heads, T, d_head), attend in every head "
-                        "with scale 1/sqrt(d_head), merge back to (T, d_model), multiply by w_o; "
+                        "with scale 1/sqrt(d_head), merge back to (T, d_model) with merge_heads (by hand: transpose to "
+                        "(T, n_heads, d_head) before reshaping), multiply by w_o; "
                         "return (out, weights) with weights (n_heads, T, T)")

@@ -82,7 +82,12 @@ def test_check_function_reports_an_exception_instead_of_a_traceback(capsys):
         return x @ numpy.ones((5, 5))
 
     exercises.check_function(broken, softmax, [(numpy.zeros((2, 2)),)])
-    assert "on test input 1 it raised ValueError" in verdict(capsys)
+    assert "on test input 1 (argument shapes (2, 2)) it raised ValueError" in verdict(capsys)
+
+
+def test_check_array_reports_a_ragged_list_instead_of_raising(capsys):
+    exercises.check_array([[1.0, 0.0], [1.0]], numpy.eye(2), name="rows")
+    assert "❌ Not yet: rows — expected an array of shape (2, 2), got a list whose rows have different lengths" in verdict(capsys)
 
 
 def test_check_function_not_attempted(capsys):
@@ -122,14 +127,20 @@ def test_check_park_row(capsys):
     "answer, expected",
     [
         (["go", "park"], "✅ Correct: outdoor_words"),
-        (["park"], "❌ Not yet: outdoor_words — expected ['go', 'park'], got ['park']"),
+        (["park"], "❌ Not yet: outdoor_words — 1 token(s) with outdoors > 0.3 are missing"),
+        (["go", "park", "play"], "❌ Not yet: outdoor_words — 'play' has outdoors = 0.3, which is not greater than 0.3"),
+        (["go", "parks"], "'parks' is not a token of the sentence"),
+        (["park", "go"], "the right tokens, but not once each in sentence order"),
         (("go", "park"), "expected a list of tokens, got a tuple"),
         (..., "⏳ Not attempted yet: outdoor_words"),
     ],
 )
 def test_check_outdoor_words(capsys, answer, expected):
     exercises.check_outdoor_words(answer)
-    assert expected in verdict(capsys)
+    out = verdict(capsys)
+    assert expected in out
+    if out.startswith("❌"):
+        assert "['go', 'park']" not in out  # the feedback must not give the answer away
 
 
 def test_check_function_names_the_parts_of_a_tuple(capsys):

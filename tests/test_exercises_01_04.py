@@ -24,7 +24,7 @@ def test_dot_product_accepts_a_sum_over_the_last_axis(capsys):
 def test_dot_product_rejects_a_matrix_product_for_stacks(capsys):
     exercises.check_dot_product(lambda a, b: a @ b)
     out = verdict(capsys)
-    assert out.startswith("❌ Not yet: my_dot_product() — on test input 3 it raised ValueError")
+    assert out.startswith("❌ Not yet: my_dot_product() — on test input 3 (argument shapes (4, 3), (4, 3)) it raised ValueError")
     assert "sum over the LAST axis" in out
 
 
@@ -75,7 +75,7 @@ def test_projections_accept_x_times_each_matrix(capsys):
 def test_projections_reject_the_matrix_first(capsys):
     exercises.check_projections(lambda x, w_q, w_k, w_v: (w_q @ x, w_k @ x, w_v @ x))
     out = verdict(capsys)
-    assert out.startswith("❌ Not yet: project() — on test input 1 it raised ValueError")
+    assert out.startswith("❌ Not yet: project() — on test input 1 (argument shapes")
     assert "not w_q @ x" in out
 
 
@@ -98,6 +98,17 @@ def test_projections_placeholder_is_not_attempted(capsys):
 def test_sport_values_accept_three_one_hot_columns(capsys):
     exercises.check_sport_values(numpy.eye(8)[:, :3])
     assert verdict(capsys).startswith("✅ Correct: w_v_sport — it matches the expected array of shape (8, 3)")
+
+
+@pytest.mark.parametrize("as_integers", [numpy.eye(8, dtype=int)[:, :3], numpy.eye(8, dtype=int)[:, :3].tolist()])
+def test_sport_values_accept_a_zero_one_integer_matrix(capsys, as_integers):
+    exercises.check_sport_values(as_integers)  # x @ W_v promotes integers, so 0/1 integers project just as well
+    assert verdict(capsys).startswith("✅ Correct: w_v_sport")
+
+
+def test_sport_values_reject_a_ragged_list(capsys):
+    exercises.check_sport_values([[1, 0, 0]] * 7 + [[0, 0]])
+    assert "got a list whose rows have different lengths" in verdict(capsys)
 
 
 def test_sport_values_reject_a_square_matrix(capsys):
@@ -127,13 +138,13 @@ def test_attention_scores_accept_swapping_the_last_two_axes(capsys):
 def test_attention_scores_reject_dot_t_for_batches(capsys):
     exercises.check_attention_scores(lambda q, k: q @ k.T)
     out = verdict(capsys)
-    assert out.startswith("❌ Not yet: my_attention_scores() — on test input 3 it raised ValueError")
+    assert out.startswith("❌ Not yet: my_attention_scores() — on test input 3 (argument shapes (2, 3, 4), (2, 5, 4)) it raised ValueError")
     assert "k.T reverses every axis" in out
 
 
 def test_attention_scores_reject_no_transpose(capsys):
     exercises.check_attention_scores(lambda q, k: q @ k)
-    assert verdict(capsys).startswith("❌ Not yet: my_attention_scores() — on test input 1 it raised ValueError")
+    assert verdict(capsys).startswith("❌ Not yet: my_attention_scores() — on test input 1 (argument shapes")
 
 
 def test_attention_scores_placeholder_is_not_attempted(capsys):
@@ -146,27 +157,37 @@ def test_attention_scores_placeholder_is_not_attempted(capsys):
     [
         ((2, 5, 7), "✅ Correct: scores_shape — (2, 5, 7)"),
         ([2, 5, 7], "✅ Correct: scores_shape"),
-        ((5, 7), "❌ Not yet: scores_shape — expected (2, 5, 7), got (5, 7)"),
-        ((2, 5, 16), "the batch size stays in front"),
+        ((5, 7), "❌ Not yet: scores_shape — got (5, 7), which has 2 axes"),
+        ((2, 7, 5), "❌ Not yet: scores_shape — got (2, 7, 5): the right sizes, in the wrong order"),
+        ((2, 5, 16), "d_k = 16 is summed over"),
+        ("2, 5, 7", "expected a tuple of whole numbers"),
         (..., "⏳ Not attempted yet: scores_shape"),
     ],
 )
 def test_scores_shape(capsys, answer, expected):
     exercises.check_scores_shape(answer)
-    assert expected in verdict(capsys)
+    out = verdict(capsys)
+    assert expected in out
+    if out.startswith("❌"):
+        assert "(2, 5, 7)" not in out  # the feedback must not give the prediction away
 
 
 @pytest.mark.parametrize(
     "answer, expected",
     [
         ("park", "✅ Correct: best_key_for_go — 'park'"),
-        ("go", "❌ Not yet: best_key_for_go — expected 'park', got 'go'"),
+        ("go", "❌ Not yet: best_key_for_go — q_go · k_go = 1.32, but another key gets a higher score"),
+        (6, "expected a token of the sentence as a string"),
+        ("cricket", "'cricket' is not a token of the sentence"),
         (..., "⏳ Not attempted yet: best_key_for_go"),
     ],
 )
 def test_best_key_for_go(capsys, answer, expected):
     exercises.check_best_key_for_go(answer)
-    assert expected in verdict(capsys)
+    out = verdict(capsys)
+    assert expected in out
+    if out.startswith("❌"):
+        assert "'park'" not in out and "k_park" not in out  # the feedback must not give the answer away
 
 
 # ---------------------------------------------------------------- notebook 04: scaling
@@ -181,8 +202,28 @@ def test_score_std_accepts_the_square_root(capsys):
 def test_score_std_rejects_the_variance(capsys):
     exercises.check_score_std(256.0, 1.0)
     out = verdict(capsys)
-    assert "❌ Not yet: std_unscaled — expected 16.0, got 256.0" in out and "square root" in out
+    assert "❌ Not yet: std_unscaled — got 256.0: that is the variance" in out and "square root" in out
     assert "✅ Correct: std_scaled" in out
+    assert "16" not in out.replace("256", "")  # the feedback must not give the prediction away
+
+
+def test_score_std_rejects_dividing_by_d_k(capsys):
+    exercises.check_score_std(16.0, 1 / 16)
+    out = verdict(capsys)
+    assert "✅ Correct: std_unscaled" in out
+    assert "❌ Not yet: std_scaled — got 0.0625: that divides the standard deviation by d_k" in out
+
+
+def test_score_std_recognises_swapped_spreads(capsys):
+    exercises.check_score_std(1.0, 16.0)
+    out = verdict(capsys)
+    assert "❌ Not yet: std_unscaled — got 1.0: that is the spread after scaling" in out
+    assert "❌ Not yet: std_scaled — got 16.0: that is the standard deviation before scaling" in out
+
+
+def test_score_std_rejects_a_non_number(capsys):
+    exercises.check_score_std("16", 1.0)
+    assert "❌ Not yet: std_unscaled — expected a number, got a str" in verdict(capsys)
 
 
 def test_score_std_placeholders_are_not_attempted(capsys):
@@ -231,7 +272,7 @@ def test_softmax_jacobian_rejects_the_flipped_sign(capsys):
     exercises.check_softmax_jacobian(flipped)
     out = verdict(capsys)
     assert out.startswith("❌ Not yet: softmax_jacobian() — on test input 1 (argument shapes (3,)): first differing row is 0")
-    assert "xp.diag(p)" in out
+    assert "diagonal matrix with p on its diagonal" in out
 
 
 def test_softmax_jacobian_rejects_a_missing_diagonal(capsys):

@@ -97,6 +97,18 @@ def test_weights_for_point_says_where_wrong_weights_land(capsys):
     exercises.check_weights_for_point([1 / 3, 1 / 3, 1 / 3], V_TRIANGLE, TARGET)
     out = verdict(capsys)
     assert "❌ Not yet" in out and "(1.33, 1.33), not (1, 2)" in out
+    assert "0.25" not in out and "0.5" not in out  # the feedback must not give the weights away
+
+
+def test_weights_for_point_names_a_negative_weight_and_a_wrong_sum(capsys):
+    exercises.check_weights_for_point([-0.5, 0.25, 0.5], V_TRIANGLE, TARGET)
+    out = verdict(capsys)
+    assert "weight 0 is negative (-0.5)" in out and "your weights sum to 0.25, not 1" in out
+
+
+def test_weights_for_point_rejects_the_wrong_number_of_weights(capsys):
+    exercises.check_weights_for_point([0.5, 0.5], V_TRIANGLE, TARGET)
+    assert "expected 3 weights, one per value row, got shape (2,)" in verdict(capsys)
 
 
 def test_weights_for_point_placeholder_is_not_attempted(capsys):
@@ -149,7 +161,14 @@ def test_top_tokens_for_play_accepts_the_largest_weights_first(capsys):
 def test_top_tokens_for_play_rejects_the_wrong_order(capsys):
     exercises.check_top_tokens_for_play(["park", "play", "go"])
     out = verdict(capsys)
-    assert "❌ Not yet" in out and "expected ['play', 'park', 'go']" in out
+    assert "❌ Not yet: top3_for_play — the right three tokens, in the wrong order" in out
+    assert "['play', 'park', 'go']" not in out  # the feedback must not give the answer away
+
+
+def test_top_tokens_for_play_rejects_a_token_that_is_not_in_the_top_three(capsys):
+    exercises.check_top_tokens_for_play(["play", "park", "the"])
+    out = verdict(capsys)
+    assert "not the three largest weights; yours get play 0.2" in out and "the 0.0" in out
 
 
 def test_top_tokens_for_play_rejects_a_string(capsys):
@@ -200,7 +219,15 @@ def test_top_book_accepts_the_book_about_both_topics(capsys):
 def test_top_book_rejects_the_best_book_for_one_topic(capsys):
     exercises.check_top_book("Neural Networks by Hand")
     out = verdict(capsys)
-    assert "❌ Not yet" in out and "got 'Neural Networks by Hand'" in out and "topic_query" in out
+    assert "❌ Not yet: top_book — 'Neural Networks by Hand' gets weight 0.1" in out and "another book gets more" in out
+    assert "topic_query" in out
+
+
+@pytest.mark.parametrize("answer, expected", [(3, "expected a title in the catalogue as a string"),
+                                              ("Deep Learning", "'Deep Learning' is not a title in the catalogue")])
+def test_top_book_rejects_what_is_not_a_title(capsys, answer, expected):
+    exercises.check_top_book(answer)
+    assert expected in verdict(capsys)
 
 
 def test_top_book_placeholder_is_not_attempted(capsys):

@@ -34,6 +34,31 @@ def test_causal_self_attention_forgotten_mask_shows_the_first_row(capsys):
     assert "first differing row is 0" in out and "causal_mask(T)" in out
 
 
+def test_causal_self_attention_flipped_mask_shows_weight_on_later_keys(capsys):
+    def flipped(x, w_q, w_k, w_v):  # the transpose of the causal mask: query i sees keys i..T-1
+        q, k, v = x @ w_q, x @ w_k, x @ w_v
+        weights = softmax(q @ k.T / numpy.sqrt(k.shape[-1]), mask=causal_mask(x.shape[0]).T)
+        return weights @ v, weights
+
+    exercises.check_causal_self_attention(flipped)
+    out = verdict(capsys)
+    assert "`weights` differs on test input 1" in out
+    assert "expected [1. 0. 0. 0. 0. 0. 0. 0. 0.]" in out and "got      [0.1111 0.1111" in out
+    assert "flipped" in out
+
+
+def test_causal_self_attention_masking_after_the_softmax_points_at_the_scores(capsys):
+    def zeroed_afterwards(x, w_q, w_k, w_v):  # softmax over all keys, then the future set to 0: rows no longer sum to 1
+        q, k, v = x @ w_q, x @ w_k, x @ w_v
+        weights = softmax(q @ k.T / numpy.sqrt(k.shape[-1])) * causal_mask(x.shape[0])
+        return weights @ v, weights
+
+    exercises.check_causal_self_attention(zeroed_afterwards)
+    out = verdict(capsys)
+    assert out.startswith("❌ Not yet: causal_self_attention()")
+    assert "mask the SCORES before the softmax" in out
+
+
 def test_causal_self_attention_returning_only_the_output(capsys):
     exercises.check_causal_self_attention(lambda *args: causal_self_attention(*args)[0])
     assert "expected it to return 2 values (out, weights)" in verdict(capsys)
@@ -59,11 +84,31 @@ def test_padding_mask_without_the_query_axis_names_the_shapes(capsys):
     assert "❌ Not yet: my_padding_mask()" in out and "expected shape (2, 1, 9), got shape (2, 9)" in out
 
 
+def test_padding_mask_that_raises_names_the_input(capsys):
+    exercises.check_padding_mask(lambda lengths, t: numpy.arange(t) < lengths)  # (t,) against (B,): no broadcast
+    out = verdict(capsys)
+    assert out.startswith("❌ Not yet: my_padding_mask() — on test input 1 (lengths = [9, 5], t = 9) it raised ValueError")
+
+
 def test_padding_mask_off_by_one(capsys):
     exercises.check_padding_mask(lambda lengths, t: (numpy.arange(t)[None, :] <= lengths[:, None])[:, None, :])
     out = verdict(capsys)
     assert "❌ Not yet: my_padding_mask()" in out and "first differing row is [1, 0]" in out
     assert "Hint:" in out
+
+
+def test_padding_mask_as_floats_is_rejected(capsys):
+    exercises.check_padding_mask(lambda lengths, t: my_padding_mask(lengths, t).astype(float))
+    out = verdict(capsys)
+    assert "❌ Not yet: my_padding_mask() — on test input 1 (lengths = [9, 5], t = 9)" in out
+    assert "expected a boolean array (True/False), got dtype float64" in out
+
+
+def test_padding_mask_differences_are_shown_as_booleans(capsys):
+    exercises.check_padding_mask(lambda lengths, t: (numpy.arange(t)[None, :] <= lengths[:, None])[:, None, :])
+    out = verdict(capsys)
+    assert "expected [ True  True  True  True  True False False False False]" in out
+    assert "got      [ True  True  True  True  True  True False False False]" in out
 
 
 def test_padding_mask_placeholder(capsys):
@@ -105,15 +150,29 @@ def test_reversal_any_strong_enough_answer_is_right(capsys):
     assert verdict(capsys).startswith("✅ Correct")
 
 
-def test_reversal_too_weak_says_which_row(capsys):
-    exercises.check_reversal_w_q(numpy.flip(numpy.eye(6), axis=1))  # the right shape but far too soft
+@pytest.mark.parametrize("size", [1.0, 10.0])
+def test_reversal_right_pattern_but_too_soft_says_scale_it_up(capsys, size):
+    exercises.check_reversal_w_q(size * numpy.flip(numpy.eye(6), axis=1))  # the right direction, too soft
     out = verdict(capsys)
-    assert "❌ Not yet: the alignment of w_q_reverse — first differing row is 0" in out and "large number" in out
+    assert "❌ Not yet: the alignment of w_q_reverse — right pattern, not sharp enough" in out
+    assert "scale it up" in out and "sqrt(6)" in out
+
+
+def test_reversal_just_too_soft_shows_the_shortfall_to_three_places(capsys):
+    exercises.check_reversal_w_q(11.0 * numpy.flip(numpy.eye(6), axis=1))  # e^(11/sqrt 6) < 95: 0.947 on target
+    out = verdict(capsys)
+    assert "right pattern, not sharp enough" in out and "only 0.947 of its weight (needs more than 0.95)" in out
+
+
+def test_reversal_just_sharp_enough_is_right(capsys):
+    exercises.check_reversal_w_q(12.0 * numpy.flip(numpy.eye(6), axis=1))  # e^(12/sqrt 6) > 95
+    assert verdict(capsys).startswith("✅ Correct")
 
 
 def test_reversal_copy_alignment_is_wrong(capsys):
     exercises.check_reversal_w_q(20.0 * numpy.eye(6))
-    assert "❌ Not yet" in verdict(capsys)
+    out = verdict(capsys)
+    assert "❌ Not yet: the alignment of w_q_reverse — first differing row is 0" in out and "large number" in out
 
 
 def test_reversal_wrong_shape(capsys):
