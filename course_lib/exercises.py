@@ -233,7 +233,7 @@ def check_outdoor_words(outdoor_words: Any) -> None:
         return
     outdoors = {token: float(row[column]) for token, row in zip(data.TOKENS, x)}  # token -> its outdoors value
     extra = [word for word in outdoor_words if word not in expected]
-    if extra and extra[0] in outdoors:
+    if extra and isinstance(extra[0], str) and extra[0] in outdoors:
         detail = f"{extra[0]!r} has outdoors = {outdoors[extra[0]]:.2g}, which is not greater than 0.3"
     elif extra:
         detail = f"{extra[0]!r} is not a token of the sentence; list the tokens themselves, as strings"

@@ -131,6 +131,7 @@ def test_check_park_row(capsys):
         (["go", "park", "play"], "❌ Not yet: outdoor_words — 'play' has outdoors = 0.3, which is not greater than 0.3"),
         (["go", "parks"], "'parks' is not a token of the sentence"),
         (["park", "go"], "the right tokens, but not once each in sentence order"),
+        ([["go"], "park"], "['go'] is not a token of the sentence; list the tokens themselves, as strings"),
         (("go", "park"), "expected a list of tokens, got a tuple"),
         (..., "⏳ Not attempted yet: outdoor_words"),
     ],
