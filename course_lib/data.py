@@ -81,17 +81,25 @@ def sentence_embeddings() -> Any:
     return embed(TOKENS)
 
 
-def park_projections() -> tuple[Any, Any, Any]:
+def park_projections(ask_where: bool = False) -> tuple[Any, Any, Any]:
     """Hand-made projections (w_q, w_k, w_v), each (d_model, d_model), for the park sentence.
 
     w_q and w_k compare the content features (sport, outdoors, action, object, home, rest)
     and ignore "person" and "grammar", so function words like "to" and "the" score low;
     w_v passes the content features through and drops "person" and "grammar".
-    Learning such matrices instead of writing them is notebook 12.
+    w_q = 4 w_k, so the scores q_i · k_j = 4 x_i w_k w_kᵀ x_jᵀ are symmetric.
+    With ``ask_where=True``, w_q also turns a token's `action` into a question for
+    `outdoors` (an action asks "where?"): a query asks for a feature its token may lack,
+    and the scores are no longer symmetric (notebook 03).
+    Learning such matrices instead of writing them is the subject of a later notebook.
     """
     xp = backend.xp
     content = xp.asarray([1.0, 1.0, 0.5, 0.5, 1.0, 1.0, 0.0, 0.0])
     w_q = 4.0 * xp.diag(content)  # a query asks for the content it already has, strongly
+    if ask_where:
+        asks = xp.zeros((len(FEATURES), len(FEATURES)))
+        asks[FEATURES.index("action"), FEATURES.index("outdoors")] = 2.0  # (d_model, d_model): one entry
+        w_q = w_q + asks
     w_k = xp.diag(content)  # a key labels a token by its content
     w_v = xp.diag(xp.asarray([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0]))  # a value carries the content
     return w_q, w_k, w_v

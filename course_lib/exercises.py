@@ -45,6 +45,7 @@ __all__ = [
     "check_weights_for_point",
     "check_attention",
     "check_top_tokens_for_play",
+    "check_top_tokens_for_go",
     "check_hard_lookup",
     "check_top_book",
     "check_causal_self_attention",
@@ -564,14 +565,19 @@ def check_attention(func: Callable[..., Any]) -> None:
                         "return (out, weights)")
 
 
-def check_top_tokens_for_play(top3_for_play: Any) -> None:
+def check_top_tokens_for_go(top3_for_go: Any) -> None:
+    """07: the three tokens that the query "go" attends to most, largest weight first."""
+    check_top_tokens_for_play(top3_for_go, _query="go")
+
+
+def check_top_tokens_for_play(top3_for_play: Any, _query: str = "play") -> None:
     """07: the three tokens that the query "play" attends to most, largest weight first."""
     x = data.sentence_embeddings()
     w_q, w_k, w_v = data.park_projections()
     _, weights = attention.scaled_dot_product_attention(x @ w_q, x @ w_k, x @ w_v)
-    row = to_numpy(weights[data.TOKENS.index("play")])  # (T,)
+    row = to_numpy(weights[data.TOKENS.index(_query)])  # (T,)
     expected = [data.TOKENS[j] for j in numpy.argsort(-row, kind="stable")[:3]]
-    name, got = "top3_for_play", top3_for_play
+    name, got = f"top3_for_{_query}", top3_for_play
     hint = ('take the row weights[data.TOKENS.index("play")], sort its positions by decreasing weight '
             "(np.argsort(-row)) and turn the first three positions into tokens")
     if got is Ellipsis or got == expected:
