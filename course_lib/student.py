@@ -25,7 +25,8 @@ import nbformat
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION\s*$")
 END = re.compile(r"^[ \t]*# END SOLUTION\s*$")
-PLACEHOLDER_COMMENT = "# YOUR CODE HERE"
+CODE_PLACEHOLDER = "# YOUR CODE HERE: replace the next line with your code"
+VALUE_PLACEHOLDER = "# YOUR ANSWER: replace each `...` below with your answer (`...` only holds the place)"
 
 
 class SolutionMarkerError(ValueError):
@@ -34,9 +35,9 @@ class SolutionMarkerError(ValueError):
 
 def _placeholder(block: list[str], indent: str) -> list[str]:
     if indent:
-        return [f"{indent}{PLACEHOLDER_COMMENT}", f'{indent}raise NotImplementedError("write your solution here")']
+        return [f"{indent}{CODE_PLACEHOLDER}", f'{indent}raise NotImplementedError("write your solution here")']
     tree = ast.parse(textwrap.dedent("\n".join(block)))
-    lines = [PLACEHOLDER_COMMENT]
+    lines = [VALUE_PLACEHOLDER]
     for statement in tree.body:
         if not isinstance(statement, (ast.Assign, ast.AnnAssign)):
             raise SolutionMarkerError(

@@ -8,6 +8,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from course_lib import student
 from course_lib.student import SolutionMarkerError, strip_solutions, student_copy, write_student_copies
 
 NOTEBOOKS = pathlib.Path(__file__).resolve().parents[1] / "notebooks"
@@ -16,14 +17,14 @@ NOTEBOOKS = pathlib.Path(__file__).resolve().parents[1] / "notebooks"
 def test_function_body_becomes_not_implemented():
     source = "def my_softmax(x):\n    # BEGIN SOLUTION\n    e = xp.exp(x)\n    return e / e.sum()\n    # END SOLUTION\n"
     assert strip_solutions(source) == (
-        "def my_softmax(x):\n    # YOUR CODE HERE\n    raise NotImplementedError(\"write your solution here\")"
+        "def my_softmax(x):\n    " + student.CODE_PLACEHOLDER + "\n    raise NotImplementedError(\"write your solution here\")"
     )
 
 
 def test_top_level_assignments_become_ellipsis():
     source = "# BEGIN SOLUTION\nx_park = x[6]\nT, d = x.shape\nscale: float = 0.5\n# END SOLUTION\ncheck(x_park)"
     assert strip_solutions(source).splitlines() == [
-        "# YOUR CODE HERE", "x_park = ...", "T, d = ..., ...", "scale = ...", "check(x_park)",
+        student.VALUE_PLACEHOLDER, "x_park = ...", "T, d = ..., ...", "scale = ...", "check(x_park)",
     ]
 
 
@@ -61,7 +62,7 @@ def test_student_copy_clears_outputs_and_keeps_other_cells():
     ])
     copy = student_copy(notebook)
     assert [c.cell_type for c in copy.cells] == ["markdown", "code", "code"]
-    assert copy.cells[1].source == "# YOUR CODE HERE\nanswer = ..."
+    assert copy.cells[1].source == student.VALUE_PLACEHOLDER + "\nanswer = ..."
     assert copy.cells[2].source == "check(answer)"
     assert all(c.outputs == [] and c.execution_count is None for c in copy.cells[1:])
     assert notebook.cells[1].outputs, "the instructor notebook is left as it was"
@@ -73,6 +74,21 @@ def test_every_course_notebook_gets_a_student_copy(tmp_path):
     for path in written:
         text = path.read_text()
         assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text, path.name
-        assert "YOUR CODE HERE" in text, f"{path.name} has no exercise"
+        assert "YOUR CODE HERE" in text or "YOUR ANSWER" in text, f"{path.name} has no exercise"
         assert "exercises.check_" in text, f"{path.name} lost its check cells"
         assert all(not c.get("outputs") for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+
+
+def test_every_exercise_says_what_goes_in_its_placeholder():
+    """The line before `# BEGIN SOLUTION` (kept in the student copy) says what the answer is: a comment
+    naming the value and its form, or the function's docstring."""
+    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            lines = cell.source.splitlines()
+            for i, line in enumerate(lines):
+                if line.strip() == "# BEGIN SOLUTION":
+                    before = lines[i - 1].strip() if i else ""
+                    assert before.startswith("#") or before.endswith('"""'), (
+                        f"{path.name}: no comment or docstring before `# BEGIN SOLUTION` in\n{cell.source}")
+                    if before.startswith("#"):
+                        assert ":" in before, f"{path.name}: say `name: what goes there` in {before!r}"
