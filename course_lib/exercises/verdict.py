@@ -1,0 +1,493 @@
+"""The verdict machinery behind every exercise check.
+
+A check prints one of three verdicts:
+
+* ``✅ Correct`` — the answer matches ``course_lib``'s own computation;
+* ``❌ Not yet`` — and what is off: the type, the shape, the first differing row, or the
+  typical mistake the answer matches ("no scaling", "softmax over the wrong axis"), or
+  the shortcut it took (calling the library function the exercise re-implements);
+* ``⏳ Not attempted yet`` — the exercise still holds its placeholder (a function that
+  raises ``NotImplementedError``, or a value ``...``).
+
+Rules every check follows: it never raises on a learner's answer (lists, tuples, NumPy or
+CuPy arrays, NumPy scalars, None, numbers, ragged lists all get a verdict); a right answer
+is right in every natural form; a hint points at the step that differs and never prints
+the solution. Introduced in notebook 00.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dis
+import functools
+import sys
+import types
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy
+
+from .. import attention
+from ..backend import to_numpy
+
+__all__ = [
+    "CORRECT",
+    "WRONG",
+    "NOT_ATTEMPTED",
+    "check_array",
+    "check_value",
+    "check_function",
+    "check_pick",
+    "Mistake",
+    "never_raises",
+]
+
+CORRECT = "✅ Correct"
+WRONG = "❌ Not yet"
+NOT_ATTEMPTED = "⏳ Not attempted yet"
+REPLACE_DOTS = "replace the `...` with your answer and run the cell again"
+
+
+def report(verdict: str, name: str, detail: str = "", hint: str = "") -> None:
+    """Print one verdict line (and, for a wrong answer, its hint)."""
+    message = f"{verdict}: {name}" + (f" — {detail}" if detail else "")
+    if hint and verdict == WRONG:
+        message += f"\n   Hint: {hint}"
+    print(message)
+
+
+def never_raises(check: Callable[..., None]) -> Callable[..., None]:
+    """Wrap a check so that nothing a learner passes can stop their notebook: an unexpected
+    error inside the check becomes a verdict that says the answer could not be read."""
+
+    @functools.wraps(check)
+    def safe(*args: Any, **kwargs: Any) -> None:
+        try:
+            with numpy.errstate(all="ignore"):
+                check(*args, **kwargs)
+        except Exception as err:  # a form of answer no branch foresaw: say so, never a traceback
+            report(WRONG, kwargs.get("name") or check.__name__.removeprefix("check_"),
+                   f"the check could not read this answer ({type(err).__name__}: {err})",
+                   "compare the form of your answer (type, shape) with what the exercise asks for")
+
+    return safe
+
+
+# ---------------------------------------------------------------- reading answers in any natural form
+
+
+def is_array(x: Any) -> bool:
+    return hasattr(x, "shape") and hasattr(x, "dtype")
+
+
+def _kind(x: Any) -> str:
+    """A short description of what ``x`` is, for messages: 'a str', 'None', 'a CuPy array of shape (3,)'."""
+    if x is None:
+        return "None"
+    if is_array(x):
+        library = type(x).__module__.split(".")[0]
+        library = {"numpy": "NumPy", "cupy": "CuPy"}.get(library, library)
+        return f"a {library} array of shape {tuple(x.shape)}" if getattr(x, "ndim", 1) else f"a {library} scalar"
+    return f"a {type(x).__name__}"
+
+
+def as_numpy(x: Any) -> tuple[numpy.ndarray | None, str]:
+    """Read ``x`` (list, tuple, number, NumPy/CuPy/array-API array) as a NumPy array.
+    Returns (array, "") or (None, why it cannot be read)."""
+    if x is None or isinstance(x, (str, bytes, dict, set)) or callable(x):
+        return None, f"got {_kind(x)}"
+    try:
+        if is_array(x):
+            got = _host_array(x)
+        else:
+            got = numpy.asarray(_host_elements(x))
+    except ValueError:  # ragged, e.g. [[1.0, 0.0], [1.0]]
+        return None, f"got {_kind(x)} whose rows have different lengths"
+    except Exception as err:  # noqa: BLE001 - anything unreadable gets a verdict
+        return None, f"got {_kind(x)} that cannot be read as an array ({type(err).__name__})"
+    if got.dtype.kind not in "fiub":
+        return None, f"got {_kind(x)} of {got.dtype} entries, not numbers"
+    return got, ""
+
+
+def _host_array(x: Any) -> numpy.ndarray:
+    """A NumPy copy of a NumPy, CuPy or other array-API array (via DLPack where __array__ is missing)."""
+    try:
+        return numpy.asarray(to_numpy(x))
+    except (TypeError, ValueError, RuntimeError):
+        return numpy.from_dlpack(x)
+
+
+def _host_elements(x: Any) -> Any:
+    """Lists may hold device arrays or scalars (e.g. [xp.float64(0.2), ...]): bring each to the host."""
+    if isinstance(x, (list, tuple)):
+        return [_host_elements(e) for e in x]
+    return _host_array(x) if is_array(x) else x
+
+
+def as_number(x: Any) -> float | None:
+    """A real number from an int, float, NumPy/CuPy scalar or 0-d array; None for anything else (bool too)."""
+    if isinstance(x, bool) or isinstance(x, numpy.bool_):
+        return None
+    if isinstance(x, (int, float, numpy.integer, numpy.floating)):
+        return float(x)
+    got, _ = as_numpy(x) if is_array(x) else (None, "")
+    if got is not None and got.shape == () and got.dtype.kind in "fiu":
+        return float(got)
+    return None
+
+
+def as_strings(x: Any) -> list[str] | None:
+    """A list of Python strings from a list, tuple or 1-D array of str / NumPy str; None otherwise."""
+    if isinstance(x, (list, tuple)):
+        items = list(x)
+    elif isinstance(x, numpy.ndarray) and x.ndim == 1:
+        items = x.tolist()
+    else:
+        return None
+    if not all(isinstance(item, (str, numpy.str_)) for item in items):
+        return None
+    return [str(item) for item in items]
+
+
+def as_string(x: Any) -> str | None:
+    """A Python string from a str, a NumPy str or a 0-d string array; None otherwise."""
+    if isinstance(x, (str, numpy.str_)):
+        return str(x)
+    if isinstance(x, numpy.ndarray) and x.shape == () and x.dtype.kind == "U":
+        return str(x[()])
+    return None
+
+
+# ---------------------------------------------------------------- comparing arrays
+
+
+def difference(got: Any, expected: Any, rtol: float, atol: float) -> str | None:
+    """Describe how ``got`` differs from the array ``expected``, or None if they agree."""
+    want = numpy.asarray(to_numpy(expected))
+    got_np, why = as_numpy(got)
+    if got_np is None:
+        return f"expected {_describe_array(want)}, {why}"
+    if got_np.shape != want.shape:
+        return f"expected shape {want.shape}, got shape {got_np.shape}"
+    if want.dtype.kind == "f" and got_np.dtype.kind != "f":
+        return f"expected floating-point numbers (dtype {want.dtype}), got dtype {got_np.dtype}"
+    got_f, want_f = got_np.astype(float), want.astype(float)
+    close = numpy.isclose(got_f, want_f, rtol=rtol, atol=atol, equal_nan=True)
+    if close.all():
+        return None
+    overflow = ~numpy.isfinite(got_f) & numpy.isfinite(want_f)
+    note = (" (nan or inf where the expected numbers are finite: something overflowed, "
+            "e.g. exp of a large score is inf)") if overflow.any() else ""
+    if got_np.ndim == 0:
+        return f"expected {want_f:.6g}, got {got_f:.6g}{note}"
+    bad = tuple(int(i) for i in numpy.argwhere(~close)[0])
+    if got_np.ndim == 1:
+        return f"first difference at index {bad[0]}: expected {want_f[bad]:.6g}, got {got_f[bad]:.6g}{note}"
+    row = bad[:-1]
+    with numpy.printoptions(precision=4, suppress=True):
+        return (f"first differing row is {list(row) if len(row) > 1 else row[0]}{note}:\n"
+                f"   expected {want_f[row]}\n   got      {got_f[row]}")
+
+
+def _describe_array(want: numpy.ndarray) -> str:
+    return "a number" if want.shape == () else f"an array of shape {want.shape}"
+
+
+def agrees(got: Any, expected: Any, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
+    """True when ``got`` (an array, or a tuple of arrays) equals ``expected`` in shape and value."""
+    if isinstance(expected, tuple):
+        return (isinstance(got, tuple) and len(got) == len(expected)
+                and all(agrees(g, e, rtol, atol) for g, e in zip(got, expected)))
+    if isinstance(got, tuple):
+        return False
+    return difference(got, expected, rtol, atol) is None
+
+
+# ---------------------------------------------------------------- value checks
+
+
+@never_raises
+def check_array(got: Any, expected: Any, *, name: str = "your answer", hint: str = "",
+                rtol: float = 1e-6, atol: float = 1e-9) -> None:
+    """Compare an array answer (any natural form) with the expected array and print the verdict."""
+    if got is Ellipsis:
+        report(NOT_ATTEMPTED, name, REPLACE_DOTS)
+        return
+    detail = difference(got, expected, rtol, atol)
+    if detail is None:
+        shape = tuple(numpy.shape(to_numpy(expected)))
+        report(CORRECT, name, "it matches the expected " + ("value" if shape == () else f"array of shape {shape}"))
+    else:
+        report(WRONG, name, detail, hint)
+
+
+@never_raises
+def check_value(got: Any, expected: Any, *, name: str = "your answer", hint: str = "", rtol: float = 1e-6) -> None:
+    """Compare a plain value (a number, a string, a list of strings) with the expected one and print the verdict.
+    Numbers may come as NumPy or CuPy scalars, strings as NumPy strings, lists as tuples or arrays."""
+    if got is Ellipsis:
+        report(NOT_ATTEMPTED, name, REPLACE_DOTS)
+        return
+    if isinstance(expected, (int, float)) and not isinstance(expected, bool):
+        number = as_number(got)
+        same = number is not None and bool(numpy.isclose(number, expected, rtol=rtol, atol=0.0))
+    elif isinstance(expected, str):
+        same = as_string(got) == expected
+    elif isinstance(expected, (list, tuple)) and all(isinstance(e, str) for e in expected):
+        same = as_strings(got) == list(expected)
+    else:
+        same = type(got) is type(expected) and got == expected
+    if same:
+        report(CORRECT, name, f"{expected!r}")
+    else:
+        report(WRONG, name, f"expected {expected!r}, got {got!r}", hint)
+
+
+@never_raises
+def check_pick(got: Any, expected: str, options: Sequence[str], *, name: str, kind: str, listed_in: str,
+               why_not: Callable[[str], str], hint: str, known: dict[str, str] | None = None) -> None:
+    """Check one name picked from ``options`` (a token, a title). A wrong pick is told what is off with
+    it — ``known[pick]`` for a pick that a typical mistake gives, else ``why_not(pick)`` (its own
+    score) — never the expected answer: the exercise is the finding."""
+    if got is Ellipsis:
+        report(NOT_ATTEMPTED, name, REPLACE_DOTS)
+        return
+    pick = as_string(got)
+    if pick is None:
+        report(WRONG, name, f"expected a {kind} as a string, such as {options[1]!r}; got {_kind(got)}: {got!r}", hint)
+    elif pick == expected:
+        report(CORRECT, name, f"{expected!r}")
+    elif pick not in options:
+        report(WRONG, name, f"{pick!r} is not a {kind} (they are listed in {listed_in})", hint)
+    elif known and pick in known:
+        report(WRONG, name, known[pick], hint)
+    else:
+        report(WRONG, name, why_not(pick), hint)
+
+
+# ---------------------------------------------------------------- function checks
+
+
+class Mistake:
+    """A typical wrong answer: ``compute(*args)`` gives what that mistake returns; ``says`` names it."""
+
+    def __init__(self, says: str, compute: Callable[..., Any]):
+        self.says, self.compute = says, compute
+
+    def matches(self, args: tuple, got: Any, rtol: float, atol: float) -> bool:
+        try:
+            with numpy.errstate(all="ignore"):
+                wrong = self.compute(*args)
+        except Exception:  # noqa: BLE001 - a mistake that cannot even run on this input is not this one
+            return False
+        return agrees(got, wrong, rtol, atol)
+
+
+class _Failed:
+    """What ``call_learner`` returns once it has reported a placeholder or an exception."""
+
+
+FAILED = _Failed()
+
+
+def call_learner(func: Callable[..., Any], args: tuple, *, name: str, where: str, hint: str) -> Any:
+    """Call the learner's ``func(*args)``. A placeholder (NotImplementedError) or a bug (any other
+    exception) is reported instead of a traceback, and ``FAILED`` returned. NumPy's floating-point
+    warnings are silenced inside the call: the verdict says what went wrong."""
+    try:
+        with numpy.errstate(all="ignore"):
+            return func(*args)
+    except NotImplementedError:
+        report(NOT_ATTEMPTED, name, "its body still raises NotImplementedError; write your code in its place")
+    except Exception as err:  # noqa: BLE001 - a learner's bug: say what happened instead of a traceback
+        report(WRONG, name, f"{where} it raised {type(err).__name__}: {err}", hint)
+    return FAILED
+
+
+def _copy(x: Any) -> Any:
+    return x.copy() if is_array(x) and hasattr(x, "copy") else x
+
+
+def _changed(before: tuple, after: tuple) -> list[int]:
+    """Positions of the array arguments that the learner's function modified in place."""
+    changed = []
+    for i, (a, b) in enumerate(zip(before, after)):
+        if is_array(a) and not numpy.array_equal(to_numpy(a), to_numpy(b), equal_nan=True):
+            changed.append(i)
+    return changed
+
+
+def _shapes(args: tuple) -> str:
+    return ", ".join(str(tuple(a.shape)) if is_array(a) else repr(a) for a in args)
+
+
+@never_raises
+def check_function(func: Any, reference: Callable[..., Any], cases: Sequence[tuple], *,
+                   name: str | None = None, hint: str = "", returns: Sequence[str] = (),
+                   mistakes: Sequence[Mistake] = (), forbid: "Forbidden | None" = None,
+                   rtol: float = 1e-6, atol: float = 1e-9) -> None:
+    """Run the learner's ``func`` and ``reference`` on each tuple of arguments in ``cases`` and print
+    the verdict for the first case that differs.
+
+    ``returns`` names the parts of a tuple result, e.g. ("out", "weights"). ``mistakes`` are typical
+    wrong answers: a result equal to one is named ("this looks like …"). ``forbid`` lists the shortcuts
+    the exercise rules out (library functions, operators); using one is refused with what the exercise
+    asks for, even when the numbers are right.
+    """
+    name = name or f"{getattr(func, '__name__', 'your function')}()"
+    if func is Ellipsis:
+        report(NOT_ATTEMPTED, name, REPLACE_DOTS)
+        return
+    if not callable(func):
+        report(WRONG, name, f"expected a function, got {_kind(func)}", hint)
+        return
+    if forbid is not None:
+        used = forbid.static_use(func)
+        if used:
+            report(WRONG, name, forbid.refusal(used))
+            return
+    for number, args in enumerate(cases, start=1):
+        where = f"on test input {number} (argument shapes {_shapes(args)})"
+        expected = reference(*args)
+        given = tuple(_copy(a) for a in args)
+        with (forbid.tripwires(func) if forbid is not None else contextlib.nullcontext([])) as calls:
+            got = call_learner(func, given, name=name, where=where, hint=hint)
+        if calls:
+            report(WRONG, name, forbid.refusal(calls[0]))
+            return
+        if got is FAILED:
+            return
+        detail = _compare(got, expected, returns, rtol, atol)
+        if detail is not None:
+            known = next((m.says for m in mistakes if m.matches(args, got, rtol, atol)), None)
+            if known is None and isinstance(expected, tuple) and isinstance(got, tuple) and len(got) == len(expected) \
+                    and len(got) > 1 and agrees(got[::-1], expected, rtol, atol):
+                labels = list(returns) or [f"result {i}" for i in range(len(expected))]
+                known = f"the right arrays in the wrong order: return ({', '.join(labels)})"
+            if known is not None:
+                report(WRONG, name, f"{where}: this looks like {known}", hint)
+            else:
+                report(WRONG, name, f"{where}: {detail}", hint)
+            return
+        changed = _changed(args, given)
+        if changed:
+            report(WRONG, name, f"{where} the result is right, but it changed argument {changed[0]} in place; "
+                                "compute new arrays instead (x = x - m, not x -= m), so the caller's data stay as they were")
+            return
+    report(CORRECT, name, f"it agrees with course_lib on all {len(cases)} test inputs")
+
+
+def _compare(got: Any, expected: Any, returns: Sequence[str], rtol: float, atol: float) -> str | None:
+    """How ``got`` differs from ``expected`` (an array or a tuple of arrays), or None."""
+    if not isinstance(expected, tuple):
+        return difference(got, expected, rtol, atol)
+    labels = list(returns) or [f"result {i}" for i in range(len(expected))]
+    if not isinstance(got, tuple) or len(got) != len(expected):
+        received = f"{len(got)} values" if isinstance(got, tuple) else _kind(got)
+        return f"expected it to return {len(expected)} values ({', '.join(labels)}), got {received}"
+    wrong = [f"`{label}` differs: {detail}" for label, g, e in zip(labels, got, expected)
+             if (detail := difference(g, e, rtol, atol)) is not None]
+    return "\n   ".join(wrong) or None
+
+
+# ---------------------------------------------------------------- refusing shortcuts
+
+
+class Forbidden:
+    """The shortcuts an exercise rules out, and what the exercise asks instead.
+
+    ``library``: names of ``course_lib.attention`` functions the learner's code must not call (caught at
+    run time: while the learner's function runs, those names point to wires that record a call made from
+    outside course_lib). ``when`` may narrow a name to some calls, e.g. only with ``causal=True``.
+    ``operators`` ("@") and ``names`` (e.g. "einsum", "dot") are read from the compiled code of the
+    learner's function and of the notebook functions it calls.
+    """
+
+    def __init__(self, asks: str, *, library: Sequence[str] = (), names: Sequence[str] = (),
+                 operators: Sequence[str] = (), when: dict[str, Callable[[tuple, dict], bool]] | None = None):
+        self.asks, self.library, self.names, self.operators = asks, tuple(library), tuple(names), tuple(operators)
+        self.when = when or {}
+
+    def refusal(self, used: str) -> str:
+        return f"it uses {used}; this exercise asks {self.asks}"
+
+    def static_use(self, func: Callable[..., Any]) -> str | None:
+        """The first forbidden operator or name in the code of ``func`` (and the notebook functions it calls);
+        ``func`` being a forbidden library function itself counts too."""
+        for name in self.library:
+            if func is getattr(attention, name):
+                return f"course_lib's `{name}` itself"
+        for code in _codes(func):
+            for instruction in dis.get_instructions(code):
+                if "@" in self.operators and _is_matmul(instruction):
+                    return "the @ operator"
+            for attr in code.co_names:
+                if attr in self.names:
+                    return f"`{attr}`"
+        return None
+
+    @contextlib.contextmanager
+    def tripwires(self, func: Callable[..., Any]) -> Iterator[list[str]]:
+        """While active, calls of the forbidden course_lib functions from outside course_lib are recorded."""
+        calls: list[str] = []
+        originals = {id(getattr(attention, name)): (getattr(attention, name), name) for name in self.library}
+        wires = {key: self._wire(original, name, calls) for key, (original, name) in originals.items()}
+        namespaces = [getattr(func, "__globals__", {}), vars(attention), vars(sys.modules["course_lib"])]
+        patched = []
+        for namespace in namespaces:
+            for key, value in list(namespace.items()):
+                if id(value) in originals and value is originals[id(value)][0]:
+                    patched.append((namespace, key, value))
+                    namespace[key] = wires[id(value)]
+        try:
+            yield calls
+        finally:
+            for namespace, key, value in patched:
+                namespace[key] = value
+
+    def _wire(self, original: Callable[..., Any], name: str, calls: list[str]) -> Callable[..., Any]:
+        condition = self.when.get(name)
+
+        @functools.wraps(original)
+        def wire(*args: Any, **kwargs: Any) -> Any:
+            caller = sys._getframe(1).f_globals.get("__name__", "")
+            if not caller.startswith("course_lib") and (condition is None or condition(args, kwargs)):
+                calls.append(f"course_lib's `{name}`" + (" with causal=True" if name in self.when else ""))
+            return original(*args, **kwargs)
+
+        return wire
+
+
+def _is_matmul(instruction: dis.Instruction) -> bool:
+    if instruction.opname in ("BINARY_MATRIX_MULTIPLY", "INPLACE_MATRIX_MULTIPLY"):  # Python 3.10
+        return True
+    return instruction.opname == "BINARY_OP" and instruction.argrepr in ("@", "@=")  # Python 3.11+
+
+
+def _codes(func: Any, depth: int = 3, seen: set | None = None) -> Iterator[types.CodeType]:
+    """The code objects of ``func``, its nested functions and lambdas, and the functions it calls by
+    name (globals or closure variables) that were defined in the same place (the notebook), a few levels deep."""
+    seen = set() if seen is None else seen
+    code = getattr(func, "__code__", None)
+    if code is None or id(code) in seen:
+        return
+    seen.add(id(code))
+    helpers = [cell.cell_contents for cell in (getattr(func, "__closure__", None) or ())
+               if isinstance(_cell_contents(cell), types.FunctionType)]
+    stack = [code]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+        helpers += [getattr(func, "__globals__", {}).get(name) for name in current.co_names]
+    if depth > 0:
+        for helper in helpers:
+            if isinstance(helper, types.FunctionType) and helper.__module__ == func.__module__:
+                yield from _codes(helper, depth - 1, seen)
+
+
+def _cell_contents(cell: Any) -> Any:
+    try:
+        return cell.cell_contents
+    except ValueError:  # an empty cell: a variable not assigned yet
+        return None

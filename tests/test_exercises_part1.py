@@ -1,0 +1,505 @@
+"""The checks of Part I (notebooks 00-08): each verdict fires — right, placeholder, every refused
+shortcut, every named mistake — and no wrong answer is told the solution."""
+
+from __future__ import annotations
+
+import numpy
+import pytest
+
+import course_lib
+from course_lib import (attention_scores, data, dot_product, exercises, scale_scores, scaled_dot_product_attention,
+                        softmax, weighted_sum)
+from conftest import placeholder, verdict
+
+pytestmark = pytest.mark.usefixtures("numpy_backend")
+
+np = numpy
+
+
+def run(capsys, check, answer) -> str:
+    check(answer)
+    return verdict(capsys)
+
+
+def assert_wrong(out: str, *says: str) -> None:
+    assert out.startswith("❌ Not yet"), out
+    for text in says:
+        assert text in out, f"{text!r} not in {out!r}"
+
+
+# ---------------------------------------------------------------- 00
+
+
+def test_park_row(capsys):
+    x = data.sentence_embeddings()
+    assert run(capsys, exercises.check_park_row, x[6]).startswith("✅ Correct: x_park")
+    assert_wrong(run(capsys, exercises.check_park_row, x[8]), "first difference at index 0")
+    assert_wrong(run(capsys, exercises.check_park_row, x[:, 6]), "that is column 6 of x", "a token is a ROW")
+    assert_wrong(run(capsys, exercises.check_park_row, x[6:7]), "expected shape (8,), got shape (1, 8)")
+    assert run(capsys, exercises.check_park_row, ...).startswith("⏳ Not attempted yet")
+
+
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        (["park"], "1 token(s) with outdoors > 0.3 are missing"),
+        (["go", "park", "play"], "'play' has outdoors = 0.3, which is not greater than 0.3"),
+        (["go", "parks"], "'parks' is not a token of the sentence"),
+        (["park", "go"], "the right tokens, but not once each in sentence order"),
+        ([["go"], "park"], "expected a list of tokens (strings)"),
+    ],
+)
+def test_outdoor_words_wrong(capsys, answer, expected):
+    out = run(capsys, exercises.check_outdoor_words, answer)
+    assert_wrong(out, expected)
+    assert "['go', 'park']" not in out  # the feedback must not give the answer away
+
+
+# ---------------------------------------------------------------- 01
+
+
+def my_dot(a, b):
+    return np.sum(a * b, axis=-1)
+
+
+def test_dot_product_right(capsys):
+    assert run(capsys, exercises.check_dot_product, my_dot).startswith("✅ Correct: my_dot_product()")
+    assert run(capsys, exercises.check_dot_product, placeholder).startswith("⏳ Not attempted yet")
+
+
+@pytest.mark.parametrize("shortcut, says", [
+    (lambda a, b: dot_product(a, b), "course_lib's `dot_product`"),
+    (lambda a, b: np.einsum("...i,...i->...", a, b), "`einsum`"),
+    (lambda a, b: np.inner(a, b), "`inner`"),
+])
+def test_dot_product_refuses_shortcuts(capsys, shortcut, says):
+    assert_wrong(run(capsys, exercises.check_dot_product, shortcut), f"it uses {says}", "elementwise product")
+
+
+@pytest.mark.parametrize("mistake, says", [
+    (lambda a, b: np.sum(a * b), "one sum over every entry"),
+    (lambda a, b: np.sum(a * b, axis=0), "a sum over the first axis"),
+    (lambda a, b: a * b, "without their sum"),
+    (lambda a, b: a @ b.T, "every vector against every other one"),
+])
+def test_dot_product_names_mistakes(capsys, mistake, says):
+    assert_wrong(run(capsys, exercises.check_dot_product, mistake), "this looks like ", says)
+
+
+def test_cosine_similarity(capsys):
+    def right(a, b):
+        return dot_product(a, b) / (np.sqrt(dot_product(a, a)) * np.sqrt(dot_product(b, b)))
+
+    assert run(capsys, exercises.check_cosine_similarity, right).startswith("✅ Correct")
+    assert run(capsys, exercises.check_cosine_similarity, placeholder).startswith("⏳ Not attempted yet")
+
+
+@pytest.mark.parametrize("mistake, says", [
+    (lambda a, b: dot_product(a, b) / (dot_product(a, a) * dot_product(b, b)), "the squared lengths"),
+    (lambda a, b: dot_product(a, b) / np.sqrt(dot_product(a, a)), "only one of the two lengths"),
+    (lambda a, b: dot_product(a, b), "the raw dot product"),
+    (lambda a, b: dot_product(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)), "one length for the whole stack"),
+    (lambda a, b: np.arccos(dot_product(a, b) / np.sqrt(dot_product(a, a) * dot_product(b, b))), "the angle itself"),
+])
+def test_cosine_similarity_names_mistakes(capsys, mistake, says):
+    assert_wrong(run(capsys, exercises.check_cosine_similarity, mistake), "this looks like ", says)
+
+
+# ---------------------------------------------------------------- 02
+
+
+def test_projections(capsys):
+    assert run(capsys, exercises.check_projections, lambda x, w_q, w_k, w_v: (x @ w_q, x @ w_k, x @ w_v)) \
+        .startswith("✅ Correct")
+    assert_wrong(run(capsys, exercises.check_projections, lambda x, w_q, w_k, w_v: (x @ w_q,) * 3),
+                 "one matrix used for all three roles")
+    assert_wrong(run(capsys, exercises.check_projections, lambda x, w_q, w_k, w_v: x @ w_q),
+                 "expected it to return 3 values (q, k, v)")
+    assert_wrong(run(capsys, exercises.check_projections, lambda x, w_q, w_k, w_v: (w_q @ x, w_k @ x, w_v @ x)),
+                 "it raised ValueError")
+    assert run(capsys, exercises.check_projections, placeholder).startswith("⏳ Not attempted yet")
+
+
+def sport_values():
+    return np.eye(8)[:, [0, 1, 2]]
+
+
+@pytest.mark.parametrize("answer", [sport_values(), sport_values().astype(int), sport_values().tolist(),
+                                    sport_values().astype(bool)])
+def test_sport_values_right_in_every_form(capsys, answer):
+    assert run(capsys, exercises.check_sport_values, answer).startswith("✅ Correct")
+
+
+@pytest.mark.parametrize("answer, says", [
+    (sport_values().T, "this is the transpose"),
+    (np.eye(8)[:, [1, 0, 2]], "the right features, in the wrong order"),
+    (np.eye(8), "expected shape (8, 3), got shape (8, 8)"),
+    ([[1.0, 0.0], [1.0]], "rows have different lengths"),
+])
+def test_sport_values_wrong(capsys, answer, says):
+    assert_wrong(run(capsys, exercises.check_sport_values, answer), says)
+
+
+# ---------------------------------------------------------------- 03
+
+
+def my_scores(q, k):
+    return q @ np.swapaxes(k, -1, -2)
+
+
+def test_attention_scores(capsys):
+    assert run(capsys, exercises.check_attention_scores, my_scores).startswith("✅ Correct")
+    assert run(capsys, exercises.check_attention_scores, placeholder).startswith("⏳ Not attempted yet")
+    assert_wrong(run(capsys, exercises.check_attention_scores, lambda q, k: attention_scores(q, k)),
+                 "it uses course_lib's `attention_scores`")
+
+
+@pytest.mark.parametrize("mistake, says", [
+    (lambda q, k: q @ k.T, "k.T: it reverses EVERY axis"),
+    (lambda q, k: k @ np.swapaxes(q, -1, -2), "the keys against the queries"),
+    (lambda q, k: q @ k, "q @ k without a transpose"),
+])
+def test_attention_scores_names_mistakes(capsys, mistake, says):
+    assert_wrong(run(capsys, exercises.check_attention_scores, mistake), "this looks like ", says)
+
+
+@pytest.mark.parametrize("answer", [(2, 5, 7), [2, 5, 7], np.array([2, 5, 7]), (np.int64(2), 5, 7)])
+def test_scores_shape_right_in_every_form(capsys, answer):
+    assert run(capsys, exercises.check_scores_shape, answer).startswith("✅ Correct")
+
+
+@pytest.mark.parametrize("answer, says", [
+    ((5, 7), "which has 2 axes"),
+    ((2, 5, 16), "d_k = 16 is summed over"),
+    ((2, 7, 5), "the right sizes, in the wrong order"),
+    ((2, 5, 8), "which is not the shape of the scores"),
+    ("(2, 5, 7)", "expected a tuple of whole numbers"),
+    ((2.0, 5.0, 7.0), "expected a tuple of whole numbers"),
+])
+def test_scores_shape_wrong(capsys, answer, says):
+    out = run(capsys, exercises.check_scores_shape, answer)
+    assert_wrong(out, says)
+    assert "(2, 5, 7)" not in out.replace("'(2, 5, 7)'", "")
+
+
+@pytest.mark.parametrize("answer, says", [
+    ("play", "go's COLUMN"),
+    ("go", "q_go · k_go = 1.96, but another key gets a higher score"),
+    ("football", "not a token of the sentence"),
+    (6, "expected a token of the sentence as a string"),
+])
+def test_best_key_for_go(capsys, answer, says):
+    out = run(capsys, exercises.check_best_key_for_go, answer)
+    assert_wrong(out, says)
+    assert "park" not in out
+
+
+def test_best_key_for_go_reads_the_asymmetric_scores_row(capsys):
+    x = data.sentence_embeddings()
+    w_q, w_k, _ = data.park_projections(ask_where=True)
+    scores = attention_scores(x @ w_q, x @ w_k)
+    row, column = scores[data.TOKENS.index("go")], scores[:, data.TOKENS.index("go")]
+    from_row, from_column = data.TOKENS[int(np.argmax(row))], data.TOKENS[int(np.argmax(column))]
+    assert from_row != from_column, "the exercise's data must tell a row from a column"
+    assert run(capsys, exercises.check_best_key_for_go, np.str_(from_row)).startswith("✅ Correct")
+
+
+# ---------------------------------------------------------------- 04
+
+
+@pytest.mark.parametrize("unscaled, scaled", [(16.0, 1.0), (16, 1), (np.float32(16.0), np.asarray(1.0))])
+def test_score_std_right_in_every_form(capsys, unscaled, scaled):
+    exercises.check_score_std(unscaled, scaled)
+    assert verdict(capsys).count("✅ Correct") == 2
+
+
+@pytest.mark.parametrize("unscaled, scaled, says", [
+    (256.0, 1.0, "that is the variance of q·k"),
+    (1.0, 1.0, "that is the spread after scaling"),
+    (16.0, 1 / 16, "divides the standard deviation by d_k"),
+    (16.0, 16.0, "the standard deviation before scaling"),
+    ("16", None, "expected a number"),
+])
+def test_score_std_wrong(capsys, unscaled, scaled, says):
+    exercises.check_score_std(unscaled, scaled)
+    out = verdict(capsys)
+    assert "❌ Not yet" in out and says in out
+    assert "16.0'" not in out and "expected 16" not in out
+
+
+def test_score_std_placeholders(capsys):
+    exercises.check_score_std(..., ...)
+    assert verdict(capsys).count("⏳ Not attempted yet") == 2
+
+
+def test_scaled_scores(capsys):
+    def right(q, k):
+        return attention_scores(q, k) / np.sqrt(q.shape[-1])
+
+    assert run(capsys, exercises.check_scaled_scores, right).startswith("✅ Correct")
+    assert run(capsys, exercises.check_scaled_scores, placeholder).startswith("⏳ Not attempted yet")
+    assert_wrong(run(capsys, exercises.check_scaled_scores, lambda q, k: scale_scores(attention_scores(q, k), q.shape[-1])),
+                 "it uses course_lib's `scale_scores`")
+
+
+@pytest.mark.parametrize("mistake, says", [
+    (lambda q, k: attention_scores(q, k), "the scores without any scaling"),
+    (lambda q, k: attention_scores(q, k) / q.shape[-1], "a division by d_k"),
+    (lambda q, k: attention_scores(q, k) * np.sqrt(q.shape[-1]), "a multiplication by √d_k"),
+    (lambda q, k: attention_scores(q, k) / np.sqrt(q.shape[-2]), "the number of tokens"),
+    (lambda q, k: attention_scores(q, k) / np.sqrt(k.shape[-2]), "the number of tokens"),
+])
+def test_scaled_scores_names_mistakes(capsys, mistake, says):
+    assert_wrong(run(capsys, exercises.check_scaled_scores, mistake), "this looks like ", says)
+
+
+def jacobian(s):
+    p = softmax(s)
+    return np.diag(p) - p[:, None] * p[None, :]
+
+
+def test_softmax_jacobian(capsys):
+    assert run(capsys, exercises.check_softmax_jacobian, jacobian).startswith("✅ Correct")
+    assert run(capsys, exercises.check_softmax_jacobian, placeholder).startswith("⏳ Not attempted yet")
+
+
+def test_softmax_jacobian_reference_agrees_with_finite_differences():
+    s, eps = np.array([0.3, -1.2, 2.0]), 1e-6
+    numeric = np.stack([(softmax(s + eps * e) - softmax(s - eps * e)) / (2 * eps) for e in np.eye(3)], axis=1)
+    assert np.allclose(jacobian(s), numeric, atol=1e-8)
+
+
+@pytest.mark.parametrize("mistake, says", [
+    (lambda s: -jacobian(s), "the opposite sign"),
+    (lambda s: np.diag(softmax(s)), "only the diagonal part"),
+    (lambda s: -np.outer(softmax(s), softmax(s)), "only the outer-product part"),
+    (lambda s: np.diag(s) - np.outer(s, s), "applied to the scores s"),
+])
+def test_softmax_jacobian_names_mistakes(capsys, mistake, says):
+    assert_wrong(run(capsys, exercises.check_softmax_jacobian, mistake), "this looks like ", says)
+
+
+# ---------------------------------------------------------------- 05
+
+
+def stable_softmax(x):
+    e = np.exp(x - np.max(x, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def test_stable_softmax(capsys):
+    assert run(capsys, exercises.check_stable_softmax, stable_softmax).startswith("✅ Correct")
+    assert run(capsys, exercises.check_stable_softmax, placeholder).startswith("⏳ Not attempted yet")
+
+
+@pytest.mark.parametrize("shortcut", [softmax, lambda x: softmax(x), lambda x: course_lib.softmax(x, axis=-1)])
+def test_stable_softmax_refuses_the_library(capsys, shortcut):
+    assert_wrong(run(capsys, exercises.check_stable_softmax, shortcut), "course_lib's `softmax`",
+                 "this exercise asks for the softmax written out")
+
+
+def naive(x):
+    e = np.exp(x)
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+@pytest.mark.parametrize("mistake, says", [
+    (naive, "without subtracting the maximum"),
+    (lambda x: stable_softmax(x - np.max(x)) if False else
+     np.exp(x - np.max(x)) / np.sum(np.exp(x - np.max(x)), axis=-1, keepdims=True), "one maximum for the whole array"),
+    (lambda x: np.exp(x - x.max(axis=0)) / np.exp(x - x.max(axis=0)).sum(axis=0), "along the first axis"),
+    (lambda x: np.exp(x - x.max(axis=-1, keepdims=True)) / np.exp(x - x.max(axis=-1, keepdims=True)).sum(),
+     "the sum of the whole array"),
+])
+def test_stable_softmax_names_mistakes(capsys, mistake, says):
+    assert_wrong(run(capsys, exercises.check_stable_softmax, mistake), "this looks like ", says)
+
+
+def test_softmax_temperature(capsys):
+    assert run(capsys, exercises.check_softmax_temperature, lambda x, t: softmax(x / t)).startswith("✅ Correct")
+    assert run(capsys, exercises.check_softmax_temperature, placeholder).startswith("⏳ Not attempted yet")
+
+
+@pytest.mark.parametrize("mistake, says", [
+    (lambda x, t: softmax(x * t), "a multiplication by the temperature"),
+    (lambda x, t: softmax(x) / t, "after the softmax"),
+    (lambda x, t: softmax(x), "the temperature is not used"),
+])
+def test_softmax_temperature_names_mistakes(capsys, mistake, says):
+    assert_wrong(run(capsys, exercises.check_softmax_temperature, mistake), "this looks like ", says)
+
+
+# ---------------------------------------------------------------- 06
+
+
+def my_weighted_sum(weights, v):
+    out = np.zeros((weights.shape[0], v.shape[1]))
+    for j in range(v.shape[0]):
+        out = out + weights[:, j, None] * v[j]
+    return out
+
+
+def test_weighted_sum(capsys):
+    assert run(capsys, exercises.check_weighted_sum, my_weighted_sum).startswith("✅ Correct")
+    assert run(capsys, exercises.check_weighted_sum, lambda w, v: (w[:, :, None] * v[None, :, :]).sum(axis=1)) \
+        .startswith("✅ Correct")
+    assert run(capsys, exercises.check_weighted_sum, placeholder).startswith("⏳ Not attempted yet")
+
+
+@pytest.mark.parametrize("shortcut, says", [
+    (lambda w, v: w @ v, "the @ operator"),
+    (lambda w, v: np.matmul(w, v), "`matmul`"),
+    (lambda w, v: w.dot(v), "`dot`"),
+    (lambda w, v: np.einsum("ij,jk->ik", w, v), "`einsum`"),
+    (lambda w, v: weighted_sum(w, v), "course_lib's `weighted_sum`"),
+])
+def test_weighted_sum_refuses_a_matrix_product(capsys, shortcut, says):
+    assert_wrong(run(capsys, exercises.check_weighted_sum, shortcut), f"it uses {says}", "without a matrix product")
+
+
+def test_weighted_sum_names_the_column_mistake(capsys):
+    def by_column(weights, v):
+        return (weights.T[:, :, None] * v[None, :, :]).sum(axis=1)
+
+    assert_wrong(run(capsys, exercises.check_weighted_sum, by_column), "this looks like column i of the weights")
+
+
+def triangle():
+    return np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]]), np.array([0.5, 1.0])
+
+
+@pytest.mark.parametrize("answer", [[0.25, 0.25, 0.5], (0.25, 0.25, 0.5), np.array([0.25, 0.25, 0.5]),
+                                    [np.float64(0.25), 0.25, 0.5]])
+def test_weights_for_point_right_in_every_form(capsys, answer):
+    exercises.check_weights_for_point(answer, *triangle())
+    assert verdict(capsys).startswith("✅ Correct")
+
+
+@pytest.mark.parametrize("answer, says", [
+    ([0.5, 0.5, 0.5], "sum to 1.5, not 1"),
+    ([1.5, -0.5, 0.0], "weight 1 is negative"),
+    ([0.5, 0.5], "expected 3 weights"),
+    (None, "expected 3 numbers"),
+    ("abc", "expected 3 numbers"),
+])
+def test_weights_for_point_wrong(capsys, answer, says):
+    exercises.check_weights_for_point(answer, *triangle())
+    out = verdict(capsys)
+    assert_wrong(out, says)
+    assert "0.25" not in out
+
+
+# ---------------------------------------------------------------- 07
+
+
+def my_attention(q, k, v):
+    scores = q @ k.T / np.sqrt(q.shape[-1])
+    e = np.exp(scores - np.max(scores, axis=-1, keepdims=True))
+    weights = e / np.sum(e, axis=-1, keepdims=True)
+    return weights @ v, weights
+
+
+def attention_from(scores_of, axis=-1, stable=True):
+    def attend(q, k, v):
+        s = scores_of(q, k)
+        e = np.exp(s - np.max(s, axis=axis, keepdims=True)) if stable else np.exp(s)
+        weights = e / np.sum(e, axis=axis, keepdims=True)
+        return weights @ v, weights
+    return attend
+
+
+def test_attention(capsys):
+    assert run(capsys, exercises.check_attention, my_attention).startswith("✅ Correct")
+    assert run(capsys, exercises.check_attention, placeholder).startswith("⏳ Not attempted yet")
+
+
+@pytest.mark.parametrize("shortcut, says", [
+    (lambda q, k, v: scaled_dot_product_attention(q, k, v), "`scaled_dot_product_attention`"),
+    (lambda q, k, v: (softmax(q @ k.T / np.sqrt(q.shape[-1])) @ v, softmax(q @ k.T / np.sqrt(q.shape[-1]))),
+     "`softmax`"),
+])
+def test_attention_refuses_course_lib(capsys, shortcut, says):
+    assert_wrong(run(capsys, exercises.check_attention, shortcut), f"course_lib's {says}", "plain xp operations")
+
+
+@pytest.mark.parametrize("mistake, says", [
+    (attention_from(lambda q, k: q @ k.T), "attention without the scaling"),
+    (attention_from(lambda q, k: q @ k.T / q.shape[-1]), "a division by d_k"),
+    (attention_from(lambda q, k: q @ k.T / np.sqrt(k.shape[0])), "the number of keys"),
+    (attention_from(lambda q, k: q @ k.T / np.sqrt(q.shape[-1]), axis=0), "a softmax along the first axis"),
+    (attention_from(lambda q, k: q @ k.T / np.sqrt(q.shape[-1]), stable=False), "without subtracting the row maximum"),
+    (lambda q, k, v: my_attention(q, k, v)[::-1], "the right arrays in the wrong order: return (out, weights)"),
+])
+def test_attention_names_mistakes(capsys, mistake, says):
+    out = run(capsys, exercises.check_attention, mistake)
+    assert_wrong(out, "this looks like ", says)
+    assert "Hint: four steps" in out and "k.T" not in out and "keepdims" not in out  # no recipe
+
+
+def test_attention_checks_tell_a_row_from_a_column():
+    """With the park sentence's asymmetric scores, a softmax over queries differs from one over keys."""
+    x = data.sentence_embeddings()
+    w_q, w_k, _ = data.park_projections(ask_where=True)
+    s = attention_scores(x @ w_q, x @ w_k)
+    assert not np.allclose(s, s.T)
+
+
+@pytest.mark.parametrize("answer", [["park", "play", "go"], ("park", "play", "go"), np.array(["park", "play", "go"]),
+                                    np.array(data.TOKENS)[[6, 8, 3]], [np.str_("park"), "play", "go"]])
+def test_top_tokens_for_go_right_in_every_form(capsys, answer):
+    assert run(capsys, exercises.check_top_tokens_for_go, answer).startswith("✅ Correct: top3_for_go")
+
+
+@pytest.mark.parametrize("answer, says", [
+    (["go", "play", "like"], "the largest weights in the COLUMN of go"),
+    (["play", "park", "go"], "the right three tokens, in the wrong order"),
+    (["go", "play", "park"], "smallest first"),
+    (["park", "play", "I"], "not the three largest weights; yours get park 0.170, play 0.154, I 0.087"),
+    (["park", "play"], "expected 3 tokens, got 2"),
+    ("park", "expected a list of 3 tokens"),
+    (None, "expected a list of 3 tokens"),
+])
+def test_top_tokens_for_go_wrong(capsys, answer, says):
+    out = run(capsys, exercises.check_top_tokens_for_go, answer)
+    assert_wrong(out, says)
+    assert "['park', 'play', 'go']" not in out
+
+
+def test_top_tokens_for_play(capsys):
+    assert run(capsys, exercises.check_top_tokens_for_play, np.array(["play", "park", "go"])).startswith("✅ Correct")
+    assert_wrong(run(capsys, exercises.check_top_tokens_for_play, ["park", "play", "go"]), "in the wrong order")
+
+
+# ---------------------------------------------------------------- 08
+
+
+def hard_lookup(query, keys, values):
+    return values[int(np.argmax(keys @ query))]
+
+
+def test_hard_lookup(capsys):
+    assert run(capsys, exercises.check_hard_lookup, hard_lookup).startswith("✅ Correct")
+    assert run(capsys, exercises.check_hard_lookup, placeholder).startswith("⏳ Not attempted yet")
+
+
+@pytest.mark.parametrize("mistake, says", [
+    (lambda query, keys, values: values[int(np.argmin(keys @ query))], "the LOWEST score"),
+    (lambda query, keys, values: keys[int(np.argmax(keys @ query))], "the best book's key"),
+    (lambda query, keys, values: scaled_dot_product_attention(query[None, :], keys, values)[0][0], "a soft mix"),
+    (lambda query, keys, values: values, "every book's value"),
+])
+def test_hard_lookup_names_mistakes(capsys, mistake, says):
+    assert_wrong(run(capsys, exercises.check_hard_lookup, mistake), "this looks like ", says)
+
+
+def test_top_book(capsys):
+    titles, _, _ = data.catalogue()
+    assert run(capsys, exercises.check_top_book, np.str_("How Computers Learned")).startswith("✅ Correct")
+    out = run(capsys, exercises.check_top_book, "Neural Networks by Hand")
+    assert_wrong(out, "the best book for 'machine learning' alone")
+    out = run(capsys, exercises.check_top_book, "A Short History of Rome")
+    assert_wrong(out, "the best book for 'history' alone")
+    assert_wrong(run(capsys, exercises.check_top_book, "Cooking as Chemistry"), "another book gets more")
+    assert_wrong(run(capsys, exercises.check_top_book, "Rome"), "is not a title in the catalogue")
+    assert_wrong(run(capsys, exercises.check_top_book, titles.index("How Computers Learned")), "as a string")
+    assert "How Computers Learned" not in out
