@@ -88,3 +88,23 @@ def test_first_code_cell_only_imports(notebook):
     statements = [line for line in first.splitlines() if line.strip() and not line.startswith("#")]
     allowed = re.compile(r"^(import |from |np\.set_printoptions\(|rng = np\.random\.default_rng\()")
     assert all(allowed.match(line) for line in statements), f"the first code cell is imports and the seed:\n{first}"
+
+
+ONE_BASED = re.compile(
+    r"\\sum_\{\s*[a-z]\s*=\s*1\s*\}"  # \sum_{i=1}
+    r"|\b[a-zA-Z]_1\s*,\s*\\[lc]?dots\s*,\s*[a-zA-Z]_\{?[a-zA-Z]\}?(?![-\w])"  # x_1, \dots, x_T
+    r"|[a-z]₁\s*(?:\.\.|…)\s*[a-z]_?[A-Z]\b"  # x₁..x_T
+)
+
+
+def test_formulas_count_from_zero_as_the_code_does(notebook):
+    """One index base in the whole course: 0, as in Python (x_0 … x_{T-1}, sums from 0 to d-1)."""
+    for cell in cells(notebook, "markdown"):
+        found = ONE_BASED.search(source(cell))
+        assert not found, f"a 1-based index {found.group(0)!r} in: {source(cell)[:200]}"
+
+
+def test_one_based_pattern_catches_what_it_should():
+    assert ONE_BASED.search(r"$\sum_{i=1}^{d} a_i b_i$") and ONE_BASED.search(r"$x_1, \dots, x_T$")
+    assert ONE_BASED.search("embeddings x₁..x_T")
+    assert not ONE_BASED.search(r"$\sum_{i=0}^{d-1}$") and not ONE_BASED.search(r"$x_0, \dots, x_{T-1}$")
