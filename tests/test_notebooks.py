@@ -108,3 +108,16 @@ def test_one_based_pattern_catches_what_it_should():
     assert ONE_BASED.search(r"$\sum_{i=1}^{d} a_i b_i$") and ONE_BASED.search(r"$x_1, \dots, x_T$")
     assert ONE_BASED.search("embeddings x₁..x_T")
     assert not ONE_BASED.search(r"$\sum_{i=0}^{d-1}$") and not ONE_BASED.search(r"$x_0, \dots, x_{T-1}$")
+
+
+def test_ignored_outputs_use_a_marker_nbval_reads_and_say_why(notebook):
+    """nbval honours `# NBVAL_IGNORE_OUTPUT` only as a whole comment line (`# NBVAL_IGNORE_OUTPUT: why` is
+    silently not a marker); the reason goes on the comment line after it."""
+    for cell in cells(notebook, "code"):
+        lines = [line.strip() for line in source(cell).splitlines()]
+        for i, line in enumerate(lines):
+            if "NBVAL_" in line:
+                assert line in ("# NBVAL_IGNORE_OUTPUT", "# NBVAL_SKIP", "# NBVAL_RAISES_EXCEPTION"), (
+                    f"nbval does not read this marker: {line!r}")
+                assert i + 1 < len(lines) and lines[i + 1].startswith("#") and len(lines[i + 1]) > 10, (
+                    f"say why on the comment line after {line!r}")
