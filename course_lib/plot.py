@@ -133,9 +133,11 @@ def weight_bars(
     ylabel: str = "attention weight",
     ax: Any = None,
     highlight: Sequence[str] = (),
+    highlight_label: str | None = "highlighted",
 ) -> Any:
     """Bar chart of one query's weights over the keys (a 1-D array of length T_k).
-    Bars named in ``highlight`` are drawn in a second, contrasting colour.
+    Bars named in ``highlight`` are drawn in a second, contrasting colour, and a legend
+    names that colour ``highlight_label`` (None: no legend).
     Raises ValueError if ``weights`` is not 1-D or the labels do not match.
     """
     weights = numpy.asarray(to_numpy(weights), dtype=float)
@@ -146,6 +148,9 @@ def weight_bars(
     cmap = plt.get_cmap(CMAP)
     colours = [cmap(0.8) if label in highlight else cmap(0.25) for label in key_labels]
     ax.bar(range(len(key_labels)), weights, color=colours)
+    if highlight_label is not None and any(label in highlight for label in key_labels):
+        patch = matplotlib.patches.Patch(color=cmap(0.8), label=highlight_label)
+        ax.legend(handles=[patch], loc="best", fontsize=8)
     ax.set_xticks(range(len(key_labels)), key_labels)
     _tilt_x_labels(ax)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)

@@ -65,6 +65,20 @@ def test_weight_bars_heights_and_labels(xp_backend):
     assert ax.patches[1].get_facecolor() != ax.patches[0].get_facecolor()
 
 
+def test_weight_bars_legend_names_the_highlight():
+    ax = plot.weight_bars(numpy.array([0.2, 0.5, 0.3]), ["a", "b", "c"], highlight=["b"], highlight_label="the key b")
+    legend = ax.get_legend()
+    assert legend is not None and [t.get_text() for t in legend.get_texts()] == ["the key b"]
+    assert legend.legend_handles[0].get_facecolor() == ax.patches[1].get_facecolor()
+    default = plot.weight_bars(numpy.array([0.2, 0.8]), ["a", "b"], highlight=["a"])
+    assert [t.get_text() for t in default.get_legend().get_texts()] == ["highlighted"]
+
+
+def test_weight_bars_without_highlight_have_no_legend():
+    assert plot.weight_bars(numpy.array([0.2, 0.8]), ["a", "b"]).get_legend() is None
+    assert plot.weight_bars(numpy.array([0.2, 0.8]), ["a", "b"], highlight=["b"], highlight_label=None).get_legend() is None
+
+
 def test_weight_bars_need_one_query():
     with pytest.raises(ValueError, match=r"weights must be 1-D"):
         plot.weight_bars(numpy.ones((2, 2)), ["a", "b"])
