@@ -42,6 +42,13 @@ def _check_labels(labels: Sequence[str] | None, n: int, arg: str, axis: str) -> 
         raise ValueError(f"{arg} has {len(labels)} labels but the array has {n} {axis}")
 
 
+def _text_colour(image: Any, value: float) -> str:
+    """Black on a light cell, white on a dark one, judged by the cell's own colour, so that the numbers
+    stay readable on any colour map, a diverging one (light in the middle) included."""
+    red, green, blue, _ = image.cmap(image.norm(value))
+    return "black" if 0.299 * red + 0.587 * green + 0.114 * blue > 0.5 else "white"
+
+
 def heatmap(
     values: Any,
     row_labels: Sequence[str] | None = None,
@@ -72,12 +79,9 @@ def heatmap(
     ax.set_yticks(range(values.shape[0]), row_labels if row_labels is not None else range(values.shape[0]))
     _tilt_x_labels(ax)
     if annotate:
-        low, high = image.norm.vmin, image.norm.vmax
-        middle = (low + high) / 2 if numpy.isfinite([low, high]).all() else 0.0
         for (i, j), value in numpy.ndenumerate(values):
             if numpy.isfinite(value):
-                colour = "black" if value > middle else "white"
-                ax.text(j, i, f"{value:.2f}", ha="center", va="center", color=colour, fontsize=8)
+                ax.text(j, i, f"{value:.2f}", ha="center", va="center", color=_text_colour(image, value), fontsize=8)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     return ax
 

@@ -90,3 +90,17 @@ def test_weight_lines_explain_their_colour():
     assert colorbar.get_ylabel() == "attention weight"
     heavy, light = (numpy.mean(line.get_color()[:3]) for line in ax.lines)
     assert heavy < light, "the heavier line is the darker one"
+
+
+@pytest.mark.parametrize("cmap", ["viridis", "PuOr"])
+def test_heatmap_numbers_are_dark_on_light_cells_and_light_on_dark_ones(cmap):
+    values = numpy.array([[-1.0, 0.0, 1.0]])
+    ax = plot.heatmap(values, cmap=cmap, vmin=-1.0, vmax=1.0)
+    image = ax.images[0]
+    for text, value in zip(ax.texts, values[0]):
+        red, green, blue, _ = image.cmap(image.norm(value))
+        light = 0.299 * red + 0.587 * green + 0.114 * blue > 0.5
+        assert text.get_color() == ("black" if light else "white")
+    if cmap == "PuOr":
+        assert ax.texts[1].get_color() == "black"  # the light middle of a diverging map
+    plt.close(ax.figure)
