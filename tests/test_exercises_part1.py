@@ -33,7 +33,7 @@ def assert_wrong(out: str, *says: str) -> None:
 def test_park_row(capsys):
     x = data.sentence_embeddings()
     assert run(capsys, exercises.check_park_row, x[6]).startswith("✅ Correct: x_park")
-    assert_wrong(run(capsys, exercises.check_park_row, x[8]), "first difference at index 0")
+    assert_wrong(run(capsys, exercises.check_park_row, x[8]), "that is row 8 of x, the embedding of 'play'")
     assert_wrong(run(capsys, exercises.check_park_row, x[:, 6]), "that is column 6 of x", "a token is a ROW")
     assert_wrong(run(capsys, exercises.check_park_row, x[6:7]), "expected shape (8,), got shape (1, 8)")
     assert run(capsys, exercises.check_park_row, ...).startswith("⏳ Not attempted yet")
@@ -323,7 +323,7 @@ def test_softmax_temperature(capsys):
 @pytest.mark.parametrize("mistake, says", [
     (lambda x, t: softmax(x * t), "a multiplication by the temperature"),
     (lambda x, t: softmax(x) / t, "after the softmax"),
-    (lambda x, t: softmax(x), "the temperature is not used"),
+    (lambda x, t: softmax(x), "the temperature has no effect on your result"),
 ])
 def test_softmax_temperature_names_mistakes(capsys, mistake, says):
     assert_wrong(run(capsys, exercises.check_softmax_temperature, mistake), "this looks like ", says)
@@ -425,7 +425,8 @@ def test_attention_refuses_course_lib(capsys, shortcut, says):
 @pytest.mark.parametrize("mistake, says", [
     (attention_from(lambda q, k: q @ k.T), "attention without the scaling"),
     (attention_from(lambda q, k: q @ k.T / q.shape[-1]), "a division by d_k"),
-    (attention_from(lambda q, k: q @ k.T / np.sqrt(k.shape[0])), "the number of keys"),
+    (attention_from(lambda q, k: q @ k.T / np.sqrt(k.shape[0])), "the number of tokens (keys or queries)"),
+    (attention_from(lambda q, k: q @ k.T / np.sqrt(len(q))), "the number of tokens (keys or queries)"),
     (attention_from(lambda q, k: q @ k.T / np.sqrt(q.shape[-1]), axis=0), "a softmax along the first axis"),
     (attention_from(lambda q, k: q @ k.T / np.sqrt(q.shape[-1]), stable=False), "without subtracting the row maximum"),
     (lambda q, k, v: my_attention(q, k, v)[::-1], "the right arrays in the wrong order: return (out, weights)"),
@@ -503,3 +504,91 @@ def test_top_book(capsys):
     assert_wrong(run(capsys, exercises.check_top_book, "Rome"), "is not a title in the catalogue")
     assert_wrong(run(capsys, exercises.check_top_book, titles.index("How Computers Learned")), "as a string")
     assert "How Computers Learned" not in out
+
+
+# ---------------------------------------------------------------- answers a learner tried (a read-through)
+
+
+def test_park_row_names_the_token_taken_without_the_answer(capsys):
+    x = data.sentence_embeddings()
+    out = run(capsys, exercises.check_park_row, x[7])
+    assert_wrong(out, "that is row 2 of x, the embedding of 'to' / 'the' / 'and'")
+    assert "0.5" not in out
+    assert_wrong(run(capsys, exercises.check_park_row, [0, 1, 0, 1, 0, 0, 0, 0]), "that is not a row of x")
+    assert run(capsys, exercises.check_park_row, [0.5, 1, 0.1, 0.6, 0, 0.2, 0, 0]).startswith("✅ Correct")
+
+
+def test_sport_values_describe_the_wrong_component_without_the_matrix(capsys):
+    out = run(capsys, exercises.check_sport_values, np.eye(8)[:, 1:4])
+    assert_wrong(out, "component 0 of your v = x_i @ W_v is 1·outdoors; the exercise asks for the token's 'sport' alone")
+    assert "[1. 0. 0.]" not in out
+    assert_wrong(run(capsys, exercises.check_sport_values, np.ones((8, 3))), "component 0 of your v = x_i @ W_v is 1·sport + 1·outdoors")
+
+
+def test_cosine_names_missing_parentheses(capsys):
+    def precedence(a, b):
+        return dot_product(a, b) / np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1)
+
+    assert_wrong(run(capsys, exercises.check_cosine_similarity, precedence), "needs parentheses")
+
+
+def test_projections_named_when_two_are_swapped_and_accepted_as_a_list(capsys):
+    assert_wrong(run(capsys, exercises.check_projections, lambda x, w_q, w_k, w_v: (x @ w_q, x @ w_v, x @ w_k)),
+                 "the right arrays in the wrong order: return (q, k, v)")
+    assert run(capsys, exercises.check_projections, lambda x, w_q, w_k, w_v: [x @ w_q, x @ w_k, x @ w_v]) \
+        .startswith("✅ Correct")
+
+
+def test_score_std_names_a_measured_value(capsys):
+    exercises.check_score_std(15.93, 1.0)
+    assert "that looks like a measured value" in verdict(capsys)
+
+
+def test_softmax_jacobian_names_the_diagonal_only(capsys):
+    assert_wrong(run(capsys, exercises.check_softmax_jacobian, lambda s: np.diag(softmax(s) * (1 - softmax(s)))),
+                 "only the diagonal entries p_i(1 - p_i)")
+
+
+def test_temperature_after_the_exponential_is_explained(capsys):
+    def after_exp(x, t):
+        e = np.exp(x - x.max(axis=-1, keepdims=True)) / t
+        return e / e.sum(axis=-1, keepdims=True)
+
+    assert_wrong(run(capsys, exercises.check_softmax_temperature, after_exp), "cancels in the normalisation")
+
+
+@pytest.mark.parametrize("shortcut", [lambda w, v: np.linalg.multi_dot([w, v]), lambda w, v: w.__matmul__(v)])
+def test_weighted_sum_refuses_other_spellings_of_a_matrix_product(capsys, shortcut):
+    assert_wrong(run(capsys, exercises.check_weighted_sum, shortcut), "without a matrix product")
+
+
+def test_attention_names_one_maximum_for_the_whole_matrix(capsys):
+    def global_max(q, k, v):
+        s = q @ k.T / np.sqrt(q.shape[-1])
+        e = np.exp(s - s.max())
+        weights = e / e.sum(axis=-1, keepdims=True)
+        return weights @ v, weights
+
+    assert_wrong(run(capsys, exercises.check_attention, global_max), "one maximum for the whole score matrix")
+
+
+def test_attention_accepts_a_list(capsys):
+    assert run(capsys, exercises.check_attention, lambda q, k, v: list(my_attention(q, k, v))).startswith("✅ Correct")
+
+
+def test_top_book_checks_the_query_too(capsys):
+    titles, _, _ = data.catalogue()
+    right = data.topic_query("machine learning", "history")
+    exercises.check_top_book("How Computers Learned", right)
+    assert verdict(capsys).count("✅ Correct") == 2
+    exercises.check_top_book("How Computers Learned", 2 * right)
+    assert verdict(capsys).count("✅ Correct") == 2
+    exercises.check_top_book("How Computers Learned", data.topic_query("history"))
+    out = verdict(capsys)
+    assert "❌ Not yet: query_two — it asks for history (1)" in out
+    exercises.check_top_book(..., ...)
+    assert verdict(capsys).count("⏳ Not attempted yet") == 2
+
+
+def test_wrong_types_are_named_with_the_right_article(capsys):
+    assert_wrong(run(capsys, exercises.check_best_key_for_go, 6), "got an int: 6")

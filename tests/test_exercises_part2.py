@@ -184,3 +184,40 @@ def test_multi_head_attention(capsys):
 ])
 def test_multi_head_attention_names_mistakes(capsys, mistake, says):
     assert_wrong(run(capsys, exercises.check_multi_head_attention, mistake), "this looks like ", says)
+
+
+@pytest.mark.parametrize("mistake, says", [
+    (lambda x, *w: causal(x, *w, mask=causal_mask(x.shape[0]).astype(float)), "a 0/1 floating mask"),
+])
+def test_causal_self_attention_names_a_floating_mask(capsys, mistake, says):
+    assert_wrong(run(capsys, exercises.check_causal_self_attention, mistake), "this looks like ", says)
+
+
+def test_causal_self_attention_names_multiplying_the_scores(capsys):
+    def multiplied(x, w_q, w_k, w_v):
+        q, k, v = x @ w_q, x @ w_k, x @ w_v
+        weights = softmax(q @ k.T / np.sqrt(k.shape[-1]) * causal_mask(x.shape[0]))
+        return weights @ v, weights
+
+    assert_wrong(run(capsys, exercises.check_causal_self_attention, multiplied), "the future scores multiplied by 0")
+
+
+def test_causal_self_attention_accepts_a_list(capsys):
+    assert run(capsys, exercises.check_causal_self_attention, lambda *a: list(causal(*a))).startswith("✅ Correct")
+
+
+def test_cross_attention_names_a_missing_scale(capsys):
+    def unscaled(y, x, w_q, w_k, w_v):
+        return scaled_dot_product_attention(y @ w_q, x @ w_k, x @ w_v, scale=1.0)
+
+    assert_wrong(run(capsys, exercises.check_cross_attention, unscaled), "without the 1/√d_k scaling")
+
+
+@pytest.mark.parametrize("answer, says", [
+    (np.where(np.eye(6)[::-1] == 1, np.inf, 0.0), "its weights come out as nan"),
+    (np.full((6, 6), np.nan), "its weights come out as nan"),
+    (np.zeros((6, 6)), "step 0 splits its largest weight equally between positions [0, 1, 2, 3, 4, 5]"),
+    (-20.0 * np.eye(6)[::-1], "step 0 splits its largest weight equally between positions [0, 1, 2, 3, 4]"),
+])
+def test_reversal_w_q_names_nan_and_ties(capsys, answer, says):
+    assert_wrong(run(capsys, exercises.check_reversal_w_q, answer), says)

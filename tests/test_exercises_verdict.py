@@ -53,9 +53,11 @@ def test_check_array_reports_the_first_differing_row(capsys):
     assert "first differing row is 1" in out and "expected [2. 3.]" in out and "got      [ 2. 99.]" in out
 
 
-def test_check_array_reports_an_integer_answer_for_floats(capsys):
+def test_check_array_compares_integers_by_value(capsys):
     exercises.check_array(numpy.array([1, 2]), numpy.array([1.0, 2.0]), name="v")
-    assert "expected floating-point numbers" in verdict(capsys)
+    assert verdict(capsys).startswith("✅ Correct")
+    exercises.check_array([0, 1], numpy.array([0.5, 1.0]), name="v")
+    assert "first difference at index 0: expected 0.5, got 0" in verdict(capsys)
 
 
 @pytest.mark.parametrize(
@@ -64,9 +66,9 @@ def test_check_array_reports_an_integer_answer_for_floats(capsys):
         ("park", "got a str"),
         (None, "got None"),
         ([[1.0, 0.0], [1.0]], "whose rows have different lengths"),
-        (numpy.array(["a", "b", "c"]), "not numbers"),
+        (numpy.array(["a", "b", "c"]), "of text entries, not (real) numbers"),
         ({"a": 1}, "got a dict"),
-        (numpy.array([None, 1.0, 2.0], dtype=object), "not numbers"),
+        (numpy.array([None, 1.0, 2.0], dtype=object), "of mixed entries"),
     ],
 )
 def test_check_array_gives_odd_answers_a_verdict(capsys, answer, says):
@@ -77,7 +79,7 @@ def test_check_array_gives_odd_answers_a_verdict(capsys, answer, says):
 
 def test_check_array_names_an_overflow(capsys):
     exercises.check_array(numpy.array([numpy.nan, 1.0]), numpy.array([0.5, 0.5]), name="v")
-    assert "something overflowed" in verdict(capsys)
+    assert "an overflow, such as exp of a large score, or 0 / 0" in verdict(capsys)
 
 
 def test_check_array_placeholder_is_not_attempted(capsys):
@@ -173,7 +175,7 @@ def test_check_function_not_attempted(capsys):
     assert verdict(capsys).startswith("⏳ Not attempted yet: placeholder()")
 
 
-@pytest.mark.parametrize("answer, says", [(None, "expected a function, got None"), (3, "got a int"),
+@pytest.mark.parametrize("answer, says", [(None, "expected a function, got None"), (3, "got an int"),
                                           (..., "⏳ Not attempted yet")])
 def test_check_function_given_no_function(capsys, answer, says):
     exercises.check_function(answer, softmax, [(numpy.zeros(2),)], name="f()")
@@ -195,6 +197,21 @@ def test_check_function_names_a_swapped_pair(capsys):
     exercises.check_function(lambda x: (2 * x, x), lambda x: (x, 2 * x), [(numpy.ones(2),)], name="f",
                              returns=("out", "weights"))
     assert "this looks like the right arrays in the wrong order: return (out, weights)" in verdict(capsys)
+    exercises.check_function(lambda x: (x, 3 * x, 2 * x), lambda x: (x, 2 * x, 3 * x), [(numpy.ones(2),)], name="f",
+                             returns=("q", "k", "v"))
+    assert "the right arrays in the wrong order: return (q, k, v)" in verdict(capsys)
+
+
+def test_check_function_accepts_a_list_for_a_tuple(capsys):
+    exercises.check_function(lambda x: [x, 2 * x], lambda x: (x, 2 * x), [(numpy.ones(2),)], name="f")
+    assert verdict(capsys).startswith("✅ Correct")
+
+
+def test_a_nan_row_is_shown_before_other_differences(capsys):
+    got, want = numpy.array([[0.0, 1.0], [numpy.nan, numpy.nan]]), numpy.array([[0.5, 0.5], [0.5, 0.5]])
+    exercises.check_array(got, want, name="m")
+    out = verdict(capsys)
+    assert "first differing row is 1" in out and "0 / 0" in out
 
 
 def test_check_function_refuses_changing_an_input_in_place(capsys):

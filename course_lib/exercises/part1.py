@@ -66,11 +66,18 @@ def check_park_row(x_park: Any) -> None:
     i = data.TOKENS.index("park")
     got, _ = as_numpy(x_park) if x_park is not Ellipsis else (None, "")
     x_np = to_numpy(x)
+    hint = 'one row of x is one token: its position in the sentence is data.TOKENS.index("park")'
     if got is not None and got.shape == (x_np.shape[0],) and numpy.allclose(got, x_np[:, i]):
         report(WRONG, "x_park", f"that is column {i} of x: one feature for every token; a token is a ROW of x")
         return
-    check_array(x_park, x[i], name="x_park",
-                hint='one row of x is one token: its position in the sentence is data.TOKENS.index("park")')
+    if got is not None and got.shape == x_np[i].shape and not numpy.allclose(got, x_np[i]):
+        rows = [j for j in range(len(x_np)) if numpy.allclose(got, x_np[j])]
+        tokens = list(dict.fromkeys(data.TOKENS[j] for j in rows))  # tokens with this embedding, in order
+        what = (f"that is row {rows[0]} of x, the embedding of {' / '.join(map(repr, tokens))}" if rows
+                else "that is not a row of x")
+        report(WRONG, "x_park", f"{what}; the exercise asks for the row of 'park'", hint)
+        return
+    check_array(x_park, x[i], name="x_park", hint=hint)
 
 
 @never_raises
@@ -114,7 +121,7 @@ def _dot_cases() -> list[tuple]:
     rng = numpy.random.default_rng(1)
     park, cricket = data.embed(["park", "cricket"])
     return [
-        (backend.asarray([2.0, 1.0]), backend.asarray([1.0, 2.0])),
+        (backend.asarray([2.0, 1.0]), backend.asarray([1.0, 3.0])),  # lengths differ: ‖a‖ ≠ ‖b‖
         (park, cricket),
         (backend.asarray(rng.normal(size=(4, 3))), backend.asarray(rng.normal(size=(4, 3)))),
         (backend.asarray(rng.normal(size=(2, 3, 5))), backend.asarray(rng.normal(size=(2, 3, 5)))),
@@ -155,6 +162,9 @@ def check_cosine_similarity(func: Callable[..., Any]) -> None:
             Mistake("a division by the squared lengths a·a and b·b: a length is the square root of a·a",
                     lambda a, b: dot(a, b) / (dot(a, a) * dot(b, b))),
             Mistake("a division by only one of the two lengths", lambda a, b: dot(a, b) / dot(a, a) ** 0.5),
+            Mistake("a division by ‖a‖ followed by a multiplication by ‖b‖: a / b * c is (a / b) * c, so the "
+                    "product of the lengths needs parentheses",
+                    lambda a, b: dot(a, b) / dot(a, a) ** 0.5 * dot(b, b) ** 0.5),
             Mistake("the raw dot product, not divided by the lengths", lambda a, b: dot(a, b)),
             Mistake("one length for the whole stack (a norm without axis=-1) instead of one per vector",
                     lambda a, b: dot(a, b) / (xp.sqrt(xp.sum(a * a)) * xp.sqrt(xp.sum(b * b)))),
@@ -209,8 +219,18 @@ def check_sport_values(w_v_sport: Any) -> None:
             and numpy.allclose(got.sum(axis=0), 1) and not numpy.allclose(got, expected):
         report(WRONG, name, "the right features, in the wrong order: component 0 must be sport, 1 outdoors, "
                             "2 action", hint)
+    elif got is not None and got.shape == expected.shape and not numpy.allclose(got, expected):
+        j = int(numpy.argmax(~numpy.isclose(got, expected).all(axis=0)))  # the first wrong column
+        report(WRONG, name, f"component {j} of your v = x_i @ W_v is {_combination(got[:, j])}; the exercise asks "
+                            f"for the token's {data.FEATURES[columns[j]]!r} alone", hint)
     else:
         check_array(w_v_sport, backend.asarray(expected), name=name, hint=hint)
+
+
+def _combination(column: numpy.ndarray) -> str:
+    """A column of W_v read as what it builds: '1·outdoors + 0.5·action', or '0 (nothing)'."""
+    terms = [f"{weight:g}·{feature}" for weight, feature in zip(column.tolist(), data.FEATURES) if weight != 0]
+    return " + ".join(terms) if terms else "0 (nothing)"
 
 
 # ---------------------------------------------------------------- notebook 03: transpose and scores
@@ -345,6 +365,8 @@ def check_score_std(std_unscaled: Any, std_scaled: Any) -> None:
             report(CORRECT, name, f"{expected!r}")
             return
         known = [why for value, why in mistakes.items() if numpy.isclose(number, value, rtol=1e-6, atol=0.0)]
+        if not known and numpy.isclose(number, expected, rtol=0.1, atol=0.0):
+            known = ["that looks like a measured value; the exercise asks for the exact value the formula predicts"]
         report(WRONG, name, f"got {number:g}" + (f": {known[0]}" if known else ""), hint)
 
     judge(std_unscaled, expected_unscaled, "std_unscaled",
@@ -413,6 +435,8 @@ def check_softmax_jacobian(func: Callable[..., Any]) -> None:
                     lambda s: -reference(s)),
             Mistake("only the diagonal part diag(p): an off-diagonal entry ∂p_i/∂s_j is not zero, raising one "
                     "score lowers every other probability", lambda s: diag(softmax(s))),
+            Mistake("only the diagonal entries p_i(1 - p_i): the off-diagonal entries, for i ≠ j, are not zero",
+                    lambda s: diag(softmax(s) * (1 - softmax(s)))),
             Mistake("only the outer-product part: the diagonal matrix diag(p) is missing",
                     lambda s: -(softmax(s)[:, None] * softmax(s)[None, :])),
             Mistake("the formula applied to the scores s instead of the probabilities p = softmax(s)",
@@ -475,7 +499,8 @@ def check_softmax_temperature(func: Callable[..., Any]) -> None:
                     lambda x, t: softmax(x * t)),
             Mistake("the temperature applied after the softmax; it changes the scores, before",
                     lambda x, t: softmax(x) / t),
-            Mistake("the plain softmax: the temperature is not used", lambda x, t: softmax(x)),
+            Mistake("the plain softmax: the temperature has no effect on your result (dividing the exponentials by "
+                    "it cancels in the normalisation); it divides the scores", lambda x, t: softmax(x)),
         ],
         hint="the temperature changes the scores before the softmax: small temperature sharpens, large flattens")
 
@@ -497,7 +522,8 @@ def check_weighted_sum(func: Callable[..., Any]) -> None:
         func, attention.weighted_sum, cases, name="my_weighted_sum()",
         forbid=Forbidden("for the weighted sum written as a sum over the value rows, without a matrix product",
                          library=["weighted_sum", "scaled_dot_product_attention"], operators=["@"],
-                         names=["matmul", "dot", "einsum", "tensordot", "inner", "vdot"]),
+                         names=["matmul", "dot", "einsum", "tensordot", "inner", "vdot", "multi_dot",
+                                "__matmul__", "__rmatmul__"]),
         mistakes=[Mistake("column i of the weights used for query i; a query's weights are its ROW",
                           lambda weights, v: _swap(weights) @ v)],
         hint="output row i adds up the value rows, each multiplied by the weight that query i gives it")
@@ -554,6 +580,8 @@ def _attention_cases() -> list[tuple]:
         cases.append(tuple(backend.asarray(rng.normal(size=shape)) for shape in ((t_q, d_k), (t_k, d_k), (t_k, d_v))))
     q, k, v = (backend.asarray(rng.normal(size=shape)) for shape in ((3, 4), (5, 4), (5, 2)))
     cases.append((300.0 * q, k, v))  # scores of several hundred: exp overflows without the max subtraction
+    rows_apart = backend.asarray(numpy.array([[300.0], [1.0], [-300.0]]))  # (3, 1): one query far above the others
+    cases.append((rows_apart * q, k, v))  # one maximum for the whole matrix underflows the other rows to 0 / 0
     return cases
 
 
@@ -573,6 +601,11 @@ def check_attention(func: Callable[..., Any]) -> None:
         weights = _normalise(xp.exp(scores(q, k) / q.shape[-1] ** 0.5))
         return weights @ v, weights
 
+    def global_max(q: Any, k: Any, v: Any) -> tuple[Any, Any]:
+        scaled = scores(q, k) / q.shape[-1] ** 0.5
+        weights = _normalise(xp.exp(scaled - xp.max(scaled)))
+        return weights @ v, weights
+
     check_function(
         func, attention.scaled_dot_product_attention, _attention_cases(), name="my_attention()",
         returns=("out", "weights"),
@@ -584,12 +617,15 @@ def check_attention(func: Callable[..., Any]) -> None:
                     lambda q, k, v: attend(q, k, v, scores(q, k))),
             Mistake("a division by d_k; the scores are divided by its square root",
                     lambda q, k, v: attend(q, k, v, scores(q, k) / q.shape[-1])),
-            Mistake("a division by the square root of the number of keys; d_k is the length of a query",
-                    lambda q, k, v: attend(q, k, v, scores(q, k) / k.shape[-2] ** 0.5)),
+            Mistake(tokens := "a division by the square root of the number of tokens (keys or queries); d_k is the "
+                               "length of a query", lambda q, k, v: attend(q, k, v, scores(q, k) / k.shape[-2] ** 0.5)),
+            Mistake(tokens, lambda q, k, v: attend(q, k, v, scores(q, k) / q.shape[-2] ** 0.5)),
             Mistake("a softmax along the first axis (over the queries): each query's ROW of weights must sum to 1",
                     lambda q, k, v: attend(q, k, v, scores(q, k) / q.shape[-1] ** 0.5, axis=0)),
             Mistake("a softmax without subtracting the row maximum: on test inputs with scores in the hundreds, "
                     "exp overflows to inf and the weights become nan", naive),
+            Mistake("one maximum for the whole score matrix: a query whose scores lie far below it underflows to "
+                    "0 / 0; subtract each ROW's own maximum", global_max),
         ],
         hint="four steps: scores, scaling, softmax per query (row), weighted sum of the values; compare each "
              "step with notebooks 03–06 on the smallest test input")
@@ -682,9 +718,12 @@ def check_hard_lookup(func: Callable[..., Any]) -> None:
 
 
 @never_raises
-def check_top_book(top_book: Any) -> None:
-    """08: the title of the book that gets the largest weight for the query asking for machine learning AND history."""
+def check_top_book(top_book: Any, query_two: Any = None) -> None:
+    """08: the title of the book that gets the largest weight for the query asking for machine learning AND history;
+    with ``query_two`` given, also that query (any positive multiple of data.topic_query(both topics))."""
     titles, keys, values = data.catalogue()
+    if query_two is not None:
+        _check_two_topic_query(query_two)
 
     def best(*topics: str) -> tuple[str, Any]:
         _, weights = attention.scaled_dot_product_attention(data.topic_query(*topics)[None, :], keys, values)
@@ -704,3 +743,23 @@ def check_top_book(top_book: Any) -> None:
                hint="one query that asks for both topics (data.topic_query takes several), its weights over the "
                     "catalogue, and the title at the position of the largest weight")
 
+
+
+def _check_two_topic_query(query_two: Any) -> None:
+    name = "query_two"
+    if query_two is Ellipsis:
+        report(NOT_ATTEMPTED, name, REPLACE_DOTS)
+        return
+    want = to_numpy(data.topic_query("machine learning", "history"))  # (d_k,)
+    got, why = as_numpy(query_two)
+    hint = "data.topic_query takes several topic names and returns one query of shape (d_k,)"
+    if got is None or got.shape != want.shape:
+        report(WRONG, name, f"expected a query of shape {want.shape}, " + (why or f"got shape {got.shape}"), hint)
+        return
+    factor = float(got @ want) / float(want @ want)  # the multiple of the two-topic query that got would be
+    if factor > 0 and numpy.allclose(got, factor * want):
+        report(CORRECT, name, "it asks for machine learning and history, equally")
+        return
+    asked = [f"{topic} ({weight:g})" for topic, weight in zip(data.TOPICS, got.tolist()) if weight != 0]
+    report(WRONG, name, f"it asks for {', '.join(asked) or 'nothing'}; the exercise asks for machine learning and "
+                        "history together, equally", hint)

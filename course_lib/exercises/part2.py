@@ -44,6 +44,11 @@ def check_causal_self_attention(func: Callable[..., Any]) -> None:
     def reference(x: Any, w_q: Any, w_k: Any, w_v: Any) -> tuple[Any, Any]:
         return sdpa(x @ w_q, x @ w_k, x @ w_v, causal=True)
 
+    def multiplied(x: Any, w_q: Any, w_k: Any, w_v: Any) -> tuple[Any, Any]:
+        scores = attention.scale_scores(attention.attention_scores(x @ w_q, x @ w_k), w_k.shape[-1])
+        weights = attention.softmax(scores * attention.causal_mask(x.shape[0]))
+        return weights @ (x @ w_v), weights
+
     def masked_after(x: Any, w_q: Any, w_k: Any, w_v: Any) -> tuple[Any, Any]:
         _, weights = sdpa(x @ w_q, x @ w_k, x @ w_v)
         weights = weights * attention.causal_mask(x.shape[0])
@@ -62,6 +67,12 @@ def check_causal_self_attention(func: Callable[..., Any]) -> None:
                                                   mask=xp.swapaxes(attention.causal_mask(x.shape[0]), -1, -2))),
             Mistake("the mask applied to the weights after the softmax: the rows no longer sum to 1; "
                     "mask the scores, before it", masked_after),
+            Mistake("a 0/1 floating mask: softmax ADDS a floating mask to the scores (1 to the allowed ones), so it "
+                    "hides nothing; a boolean mask (True = may attend) hides keys",
+                    lambda x, w_q, w_k, w_v: sdpa(x @ w_q, x @ w_k, x @ w_v,
+                                                  mask=attention.causal_mask(x.shape[0]) * 1.0)),
+            Mistake("the future scores multiplied by 0: a score of 0 still gets weight after the softmax; masked "
+                    "keys need a score of -inf (which a boolean mask gives them)", multiplied),
             Mistake("causal attention without the 1/√d_k scaling",
                     lambda x, w_q, w_k, w_v: sdpa(x @ w_q, x @ w_k, x @ w_v, causal=True, scale=1.0)),
             Mistake("the queries, keys or values not all taken from x with their own matrix",
@@ -156,6 +167,8 @@ def check_cross_attention(func: Callable[..., Any]) -> None:
                     lambda y, x, w_q, w_k, w_v: sdpa(x @ w_q, x @ w_k, x @ w_v)),
             Mistake("values taken from the decoder y: the values belong to the keys' side, the encoder",
                     lambda y, x, w_q, w_k, w_v: sdpa(y @ w_q, x @ w_k, y @ w_v)),
+            Mistake("cross-attention without the 1/√d_k scaling of the scores",
+                    lambda y, x, w_q, w_k, w_v: sdpa(y @ w_q, x @ w_k, x @ w_v, scale=1.0)),
         ],
         hint="who asks and who answers: the weights need one row per decoder state and one column per "
              "encoder state, (T_q, T_k)")
@@ -182,7 +195,11 @@ def check_reversal_w_q(w_q_reverse: Any) -> None:
     steps = numpy.arange(6)
     looks_at = numpy.argmax(alignment, axis=-1)  # (6,)
     on_target = alignment[steps, 5 - steps]  # (6,): weight of step t on position 5 - t
-    if (looks_at == 5 - steps).all() and on_target.min() > 0.95:
+    ties = [t for t in steps if numpy.sum(numpy.isclose(alignment[t], alignment[t].max())) > 1]
+    if not numpy.isfinite(alignment).all():
+        report(WRONG, name, "its weights come out as nan: an entry of w_q_reverse is inf or nan (inf - inf and "
+                            "inf × 0 are nan)", "use large finite numbers: the softmax only needs a clear gap")
+    elif (looks_at == 5 - steps).all() and on_target.min() > 0.95:
         report(CORRECT, name, f"every step t puts more than 0.95 of its weight on position 5 - t "
                               f"(the weakest: {on_target.min():.3f})")
     elif (looks_at == 5 - steps).all():
@@ -190,6 +207,11 @@ def check_reversal_w_q(w_q_reverse: Any) -> None:
                             f"weakest gives it only {on_target.min():.3f} of its weight (needs more than 0.95)",
                "the scores are w_q's entries divided by sqrt(d_k) = sqrt(6) = 2.45; a larger entry c makes the "
                "softmax sharper: e^(c/2.45) times the weight of each other key")
+    elif ties:
+        t = int(ties[0])
+        tied = [int(j) for j in numpy.flatnonzero(numpy.isclose(alignment[t], alignment[t].max()))]
+        report(WRONG, name, f"step {t} splits its largest weight equally between positions {tied}: the scores in its "
+                            "row tie", "row t of w_q must give key e_(5-t) a larger score than every other key")
     elif (looks_at == steps).all():
         report(WRONG, name, "every step t looks at position t (the diagonal): that copies the input in order; "
                             "the task reverses it", "step 0 must look at position 5, step 5 at position 0")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import dis
 import functools
+import itertools
 import sys
 import types
 from typing import Any, Callable, Iterator, Sequence
@@ -87,7 +88,8 @@ def _kind(x: Any) -> str:
         library = type(x).__module__.split(".")[0]
         library = {"numpy": "NumPy", "cupy": "CuPy"}.get(library, library)
         return f"a {library} array of shape {tuple(x.shape)}" if getattr(x, "ndim", 1) else f"a {library} scalar"
-    return f"a {type(x).__name__}"
+    kind = type(x).__name__
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
 
 
 def as_numpy(x: Any) -> tuple[numpy.ndarray | None, str]:
@@ -105,7 +107,8 @@ def as_numpy(x: Any) -> tuple[numpy.ndarray | None, str]:
     except Exception as err:  # noqa: BLE001 - anything unreadable gets a verdict
         return None, f"got {_kind(x)} that cannot be read as an array ({type(err).__name__})"
     if got.dtype.kind not in "fiub":
-        return None, f"got {_kind(x)} of {got.dtype} entries, not numbers"
+        entries = {"U": "text", "S": "bytes", "O": "mixed", "c": "complex"}.get(got.dtype.kind, str(got.dtype))
+        return None, f"got {_kind(x)} of {entries} entries, not (real) numbers"
     return got, ""
 
 
@@ -169,18 +172,16 @@ def difference(got: Any, expected: Any, rtol: float, atol: float) -> str | None:
         return f"expected {_describe_array(want)}, {why}"
     if got_np.shape != want.shape:
         return f"expected shape {want.shape}, got shape {got_np.shape}"
-    if want.dtype.kind == "f" and got_np.dtype.kind != "f":
-        return f"expected floating-point numbers (dtype {want.dtype}), got dtype {got_np.dtype}"
-    got_f, want_f = got_np.astype(float), want.astype(float)
+    got_f, want_f = got_np.astype(float), want.astype(float)  # integers are compared by value
     close = numpy.isclose(got_f, want_f, rtol=rtol, atol=atol, equal_nan=True)
     if close.all():
         return None
-    overflow = ~numpy.isfinite(got_f) & numpy.isfinite(want_f)
-    note = (" (nan or inf where the expected numbers are finite: something overflowed, "
-            "e.g. exp of a large score is inf)") if overflow.any() else ""
+    broken = ~numpy.isfinite(got_f) & numpy.isfinite(want_f)  # (...): nan or inf where numbers belong
+    note = (" (nan or inf where the expected numbers are finite: an overflow, such as exp of a large score, "
+            "or 0 / 0)") if broken.any() else ""
     if got_np.ndim == 0:
         return f"expected {want_f:.6g}, got {got_f:.6g}{note}"
-    bad = tuple(int(i) for i in numpy.argwhere(~close)[0])
+    bad = tuple(int(i) for i in numpy.argwhere(broken if broken.any() else ~close)[0])  # show a nan first
     if got_np.ndim == 1:
         return f"first difference at index {bad[0]}: expected {want_f[bad]:.6g}, got {got_f[bad]:.6g}{note}"
     row = bad[:-1]
@@ -357,11 +358,12 @@ def check_function(func: Any, reference: Callable[..., Any], cases: Sequence[tup
             return
         if got is FAILED:
             return
+        if isinstance(expected, tuple) and isinstance(got, list):
+            got = tuple(got)  # a list of the right arrays is as natural as a tuple
         detail = _compare(got, expected, returns, rtol, atol)
         if detail is not None:
             known = next((m.says for m in mistakes if m.matches(args, got, rtol, atol)), None)
-            if known is None and isinstance(expected, tuple) and isinstance(got, tuple) and len(got) == len(expected) \
-                    and len(got) > 1 and agrees(got[::-1], expected, rtol, atol):
+            if known is None and _reordered(got, expected, rtol, atol):
                 labels = list(returns) or [f"result {i}" for i in range(len(expected))]
                 known = f"the right arrays in the wrong order: return ({', '.join(labels)})"
             if known is not None:
@@ -375,6 +377,14 @@ def check_function(func: Any, reference: Callable[..., Any], cases: Sequence[tup
                                 "compute new arrays instead (x = x - m, not x -= m), so the caller's data stay as they were")
             return
     report(CORRECT, name, f"it agrees with course_lib on all {len(cases)} test inputs")
+
+
+def _reordered(got: Any, expected: Any, rtol: float, atol: float) -> bool:
+    """True when the tuple ``got`` holds the expected arrays in another order."""
+    if not (isinstance(expected, tuple) and isinstance(got, tuple) and len(got) == len(expected) > 1):
+        return False
+    return any(agrees(tuple(got[i] for i in order), expected, rtol, atol)
+               for order in itertools.permutations(range(len(got))) if list(order) != sorted(order))
 
 
 def _compare(got: Any, expected: Any, returns: Sequence[str], rtol: float, atol: float) -> str | None:
