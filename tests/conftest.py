@@ -97,3 +97,16 @@ def placeholder(*args):
 def verdict(capsys) -> str:
     """What a check printed."""
     return capsys.readouterr().out
+
+
+def run(capsys, check, answer) -> str:
+    """Give ``check`` the learner's ``answer`` and return what it printed."""
+    check(answer)
+    return verdict(capsys)
+
+
+def assert_wrong(out: str, *says: str) -> None:
+    """``out`` is a "Not yet" verdict that contains each of ``says``."""
+    assert out.startswith("❌ Not yet"), out
+    for text in says:
+        assert text in out, f"{text!r} not in {out!r}"

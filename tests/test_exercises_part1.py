@@ -9,22 +9,11 @@ import pytest
 import course_lib
 from course_lib import (attention_scores, data, dot_product, exercises, scale_scores, scaled_dot_product_attention,
                         softmax, weighted_sum)
-from conftest import placeholder, verdict
+from conftest import assert_wrong, placeholder, run, verdict
 
 pytestmark = pytest.mark.usefixtures("numpy_backend")
 
 np = numpy
-
-
-def run(capsys, check, answer) -> str:
-    check(answer)
-    return verdict(capsys)
-
-
-def assert_wrong(out: str, *says: str) -> None:
-    assert out.startswith("❌ Not yet"), out
-    for text in says:
-        assert text in out, f"{text!r} not in {out!r}"
 
 
 # ---------------------------------------------------------------- 00

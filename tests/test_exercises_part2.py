@@ -8,20 +8,9 @@ import pytest
 
 from course_lib import (causal_mask, exercises, merge_heads, multi_head_attention, padding_mask,
                         scaled_dot_product_attention, softmax, split_heads)
-from conftest import placeholder, verdict
+from conftest import assert_wrong, placeholder, run, verdict
 
 pytestmark = pytest.mark.usefixtures("numpy_backend")
-
-
-def run(capsys, check, answer) -> str:
-    check(answer)
-    return verdict(capsys)
-
-
-def assert_wrong(out: str, *says: str) -> None:
-    assert out.startswith("❌ Not yet"), out
-    for text in says:
-        assert text in out, f"{text!r} not in {out!r}"
 
 
 # ---------------------------------------------------------------- 09: causal self-attention

@@ -14,7 +14,7 @@ from .. import attention, backend, data
 from ..backend import to_numpy
 from .verdict import (
     CORRECT, NOT_ATTEMPTED, REPLACE_DOTS, WRONG, Forbidden, Mistake, as_number, as_numpy, as_strings,
-    check_array, check_function, check_pick, never_raises, report,
+    check_array, check_function, check_pick, never_raises, read_answer, report,
 )
 
 __all__ = [
@@ -89,13 +89,9 @@ def check_outdoor_words(outdoor_words: Any) -> None:
     expected = [token for token, row in zip(data.TOKENS, x) if row[column] > 0.3]
     name = "outdoor_words"
     hint = 'the "outdoors" column is x[:, data.FEATURES.index("outdoors")]; keep the tokens in sentence order'
-    if outdoor_words is Ellipsis:
-        report(NOT_ATTEMPTED, name, REPLACE_DOTS)
-        return
-    words = as_strings(outdoor_words)
+    words = read_answer(outdoor_words, as_strings, name=name, form="a list of tokens (strings)",
+                        hint="the answer is tokens of the sentence, such as 'like', collected in a list")
     if words is None:
-        report(WRONG, name, f"expected a list of tokens (strings), got {outdoor_words!r}",
-               "the answer is tokens of the sentence, such as 'like', collected in a list")
         return
     if words == expected:
         report(CORRECT, name, f"{expected!r}")
@@ -354,12 +350,8 @@ def check_score_std(std_unscaled: Any, std_scaled: Any) -> None:
     expected_scaled = float(attention.scale_scores(numpy.asarray(expected_unscaled), d_k))  # divided by √d_k
 
     def judge(got: Any, expected: float, name: str, mistakes: dict[float, str], hint: str) -> None:
-        if got is Ellipsis:
-            report(NOT_ATTEMPTED, name, REPLACE_DOTS)
-            return
-        number = as_number(got)
+        number = read_answer(got, as_number, name=name, form="a number", hint=hint)
         if number is None:
-            report(WRONG, name, f"expected a number, got {got!r}", hint)
             return
         if numpy.isclose(number, expected, rtol=1e-6, atol=0.0):
             report(CORRECT, name, f"{expected!r}")
@@ -648,14 +640,11 @@ def _check_top_tokens(got: Any, query: str) -> None:
     name = f"top3_for_{query}"
     hint = (f'the weights of the query "{query}" are the ROW data.TOKENS.index("{query}") of weights; '
             "sort its positions by decreasing weight and turn the first three into tokens")
-    if got is Ellipsis:
-        report(NOT_ATTEMPTED, name, REPLACE_DOTS)
-        return
-    tokens = as_strings(got)
+    tokens = read_answer(got, as_strings, name=name, form="a list of 3 tokens (strings)",
+                         hint="a position j becomes its token with data.TOKENS[j]")
     if tokens is None:
-        report(WRONG, name, f"expected a list of 3 tokens (strings), got {got!r}",
-               "a position j becomes its token with data.TOKENS[j]")
-    elif tokens == expected:
+        return
+    if tokens == expected:
         report(CORRECT, name, f"{expected!r}")
     elif len(tokens) != 3:
         report(WRONG, name, f"expected 3 tokens, got {len(tokens)}", hint)

@@ -38,6 +38,7 @@ __all__ = [
     "check_value",
     "check_function",
     "check_pick",
+    "read_answer",
     "Mistake",
     "never_raises",
 ]
@@ -244,19 +245,29 @@ def check_value(got: Any, expected: Any, *, name: str = "your answer", hint: str
         report(WRONG, name, f"expected {expected!r}, got {got!r}", hint)
 
 
+def read_answer(got: Any, reader: Callable[[Any], Any], *, name: str, form: str, hint: str) -> Any:
+    """The answer ``got`` read by ``reader`` (as_number, as_strings, …), or None once a verdict has been
+    printed instead: the placeholder, or a form the reader cannot read."""
+    if got is Ellipsis:
+        report(NOT_ATTEMPTED, name, REPLACE_DOTS)
+        return None
+    value = reader(got)
+    if value is None:
+        shown = "None" if got is None else f"{_kind(got)}: {repr(got)[:80]}"
+        report(WRONG, name, f"expected {form}, got {shown}", hint)
+    return value
+
+
 @never_raises
 def check_pick(got: Any, expected: str, options: Sequence[str], *, name: str, kind: str, listed_in: str,
                why_not: Callable[[str], str], hint: str, known: dict[str, str] | None = None) -> None:
     """Check one name picked from ``options`` (a token, a title). A wrong pick is told what is off with
     it — ``known[pick]`` for a pick that a typical mistake gives, else ``why_not(pick)`` (its own
     score) — never the expected answer: the exercise is the finding."""
-    if got is Ellipsis:
-        report(NOT_ATTEMPTED, name, REPLACE_DOTS)
-        return
-    pick = as_string(got)
+    pick = read_answer(got, as_string, name=name, form=f"a {kind} as a string, such as {options[1]!r}", hint=hint)
     if pick is None:
-        report(WRONG, name, f"expected a {kind} as a string, such as {options[1]!r}; got {_kind(got)}: {got!r}", hint)
-    elif pick == expected:
+        return
+    if pick == expected:
         report(CORRECT, name, f"{expected!r}")
     elif pick not in options:
         report(WRONG, name, f"{pick!r} is not a {kind} (they are listed in {listed_in})", hint)
