@@ -42,17 +42,13 @@ __all__ = [
 ]
 
 
-def _xp(*arrays: Any) -> Any:
-    return backend.namespace(*arrays)
-
-
 def _swap(x: Any) -> Any:
     """Swap the last two axes (mistakes run on the selected backend's arrays)."""
     return backend.xp.swapaxes(x, -1, -2)
 
 
 def _normalise(e: Any, axis: int | None = -1) -> Any:
-    xp = _xp(e)
+    xp = backend.namespace(e)
     return e / xp.sum(e, axis=axis, keepdims=axis is not None)
 
 
@@ -414,7 +410,7 @@ def check_softmax_jacobian(func: Callable[..., Any]) -> None:
     softmax = attention.softmax
 
     def diag(p: Any) -> Any:
-        return _xp(p).eye(p.shape[-1]) * p[None, :]
+        return backend.namespace(p).eye(p.shape[-1]) * p[None, :]
 
     def reference(s: Any) -> Any:
         p = softmax(s)  # (n,)
