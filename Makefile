@@ -12,7 +12,7 @@ STUDENT_DIR := student
 # pytest options for the notebooks: always the current environment's kernel
 NBVAL := --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
 
-.PHONY: lab test test-lib test-notebooks test-student notebooks student clean
+.PHONY: lab test test-lib test-notebooks test-student notebooks student slides site clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,11 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -c "import matplotlib.pyplot"
 	@touch $@ $(VENV)/.installed
 
+# jupyter-config/ comes first on Jupyter's config path: its labconfig/page_config.json turns off
+# @jupyterlab/mathjax3-extension, a JupyterLab 3 extension that jupyterlab_rise pulls in and that
+# would replace JupyterLab 4's own MathJax (formulas would lose the MathML that screen readers read).
 lab: $(VENV)/.installed
+	JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(ROOT_ARGS) $(JUPYTER_ARGS)
 
 test: test-lib test-notebooks test-student
@@ -51,5 +55,14 @@ student: $(VENV)/.installed-test
 	rm -rf $(STUDENT_DIR)
 	$(BIN)/python -m course_lib.student notebooks $(STUDENT_DIR)
 
+# Static reveal.js decks (build/slides/) and the course site (build/site/) from the stored
+# outputs; both self-contained, so they show with no network. The first build downloads
+# reveal.js once from the npm registry into build/vendor/.
+slides: $(VENV)/.installed
+	$(BIN)/python -m course_lib.authoring.publish slides $(NOTEBOOKS)
+
+site: $(VENV)/.installed
+	$(BIN)/python -m course_lib.authoring.publish site $(NOTEBOOKS)
+
 clean:
-	rm -rf $(VENV) $(STUDENT_DIR) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(STUDENT_DIR) build .pytest_cache .hypothesis

@@ -9,6 +9,15 @@ GPU library (as SciPy's test suite does).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import pathlib
+import re
+import signal
+import socket
+import subprocess
+import time
+
 import numpy
 import pytest
 
@@ -110,3 +119,110 @@ def assert_wrong(out: str, *says: str) -> None:
     assert out.startswith("❌ Not yet"), out
     for text in says:
         assert text in out, f"{text!r} not in {out!r}"
+
+
+# --- a real browser: Debian's Chromium driven by Playwright for Python ---------------
+
+CHROMIUM = pathlib.Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))
+# Headless, and no background traffic: the browser asks nothing of the network on its own.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def _chromium_or_reason() -> str:
+    """'' when Chromium and Playwright for Python are both here, else why a browser test skips."""
+    if not CHROMIUM.exists():
+        return f"needs Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "needs Playwright for Python (the test extra: pip install -e '.[test]')"
+    return ""
+
+
+def _unshare_or_reason() -> tuple[list[str], str]:
+    """The command that starts a program with no network, or why there is none here."""
+    for command in (["unshare", "-n"], ["unshare", "-rn"]):
+        try:
+            if subprocess.run([*command, "true"], capture_output=True, timeout=10).returncode == 0:
+                return command, ""
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+    return [], "needs `unshare -n` (util-linux, with permission to make a network namespace) to cut the network"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium with the network as it is (for pages served on localhost)."""
+    reason = _chromium_or_reason()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def offline_browser(tmp_path_factory):
+    """Headless Chromium in a network namespace of its own: no network at all, loopback down.
+
+    It can open only files, so it shows whether a page is self-contained, as in a
+    lecture hall without network.
+    """
+    reason = _chromium_or_reason()
+    unshare, why_not = _unshare_or_reason()
+    if reason or why_not:
+        pytest.skip(reason or why_not)
+    from playwright.sync_api import sync_playwright
+
+    wrapper = tmp_path_factory.mktemp("offline") / "chromium-offline"
+    wrapper.write_text(f'#!/bin/sh\nexec {" ".join(unshare)} "{CHROMIUM}" "$@"\n')
+    wrapper.chmod(0o755)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(wrapper), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+# --- JupyterLab as `make lab` starts it -----------------------------------------------
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def make_lab(tmp_path: pathlib.Path, jupyter_args: str, env: dict | None = None):
+    """Run `make lab JUPYTER_ARGS=...` in a session of its own; yield (token, log) once it serves.
+
+    The server's runtime files go to ``tmp_path``; ``env`` adds to the environment. On exit the
+    whole session (make, JupyterLab, kernels) is stopped.
+    """
+    if not (ROOT / ".venv" / "bin" / "jupyter").exists():
+        pytest.skip("needs the course's .venv (created by `make test` or `make lab`)")
+    log = tmp_path / "lab.log"
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), **(env or {})}
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            ["make", "--no-print-directory", "lab", f"JUPYTER_ARGS={jupyter_args}"],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while not re.search(r"token=[0-9a-f]+", log.read_text()):
+            assert process.poll() is None, f"make lab stopped:\n{log.read_text()[-2000:]}"
+            assert time.monotonic() < deadline, "JupyterLab did not start in 90 s"
+            time.sleep(0.5)
+        yield re.search(r"token=([0-9a-f]+)", log.read_text()).group(1), log
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)

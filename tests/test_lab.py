@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import pathlib
-import re
-import signal
 import socket
-import subprocess
-import time
 import urllib.error
 import urllib.request
 
 import pytest
+from conftest import free_port, make_lab
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def status(url: str, headers: dict | None = None) -> int:
@@ -33,28 +23,10 @@ def status(url: str, headers: dict | None = None) -> int:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("lab")
-    if not (ROOT / ".venv" / "bin" / "jupyter").exists():
-        pytest.skip("needs the course's .venv (created by `make test` or `make lab`)")
     port = free_port()
-    log = tmp_path / "lab.log"
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            ["make", "--no-print-directory", "lab", f"JUPYTER_ARGS=--no-browser --port={port} --ServerApp.port_retries=0"],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 90
-        while not re.search(r"token=[0-9a-f]+", log.read_text()):
-            assert process.poll() is None, f"make lab stopped:\n{log.read_text()[-2000:]}"
-            assert time.monotonic() < deadline, "JupyterLab did not start in 90 s"
-            time.sleep(0.5)
-        token = re.search(r"token=([0-9a-f]+)", log.read_text()).group(1)
+    args = f"--no-browser --port={port} --ServerApp.port_retries=0"
+    with make_lab(tmp_path_factory.mktemp("lab"), args) as (token, log):
         yield port, token, log
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 def test_make_lab_refuses_requests_without_the_token(lab):

@@ -1,0 +1,276 @@
+"""Static slide decks and a static course site from the notebooks' stored outputs.
+
+``python -m course_lib.authoring.publish slides`` (what ``make slides`` runs) writes one
+reveal.js deck per notebook into ``build/slides/``; ``python -m course_lib.authoring.publish
+site`` (``make site``) writes an index with the notebook map and every notebook as a
+page into ``build/site/``. Nothing is executed: the decks and pages show the outputs
+stored in the notebooks, which ``make notebooks`` keeps up to date.
+
+Both work with the network cut. nbconvert's own deck and page load reveal.js, MathJax,
+RequireJS and jQuery from CDNs; here the templates in ``templates/`` load reveal.js and
+MathJax from a ``_static/`` folder beside the HTML files and nothing else:
+
+- MathJax 2.7 comes from the ``jupyter-server-mathjax`` package (a course dependency),
+  the copy that Jupyter itself serves;
+- reveal.js is not packaged for Python. The first ``make slides`` downloads its
+  release from the npm registry (one pinned version, checked against the registry's
+  sha512 digest) into ``build/vendor/``; later builds reuse that file, offline.
+
+Links between notebooks (``05_softmax.ipynb``) point at the rendered pages instead
+(``05_softmax.html``, ``05_softmax.slides.html``), and widget outputs, which need a live
+kernel, show their plain-text form.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import html
+import os
+import pathlib
+import re
+import shutil
+import sys
+import tarfile
+import urllib.error
+import urllib.request
+
+import nbformat
+from nbconvert import HTMLExporter, SlidesExporter
+from nbconvert.preprocessors import Preprocessor
+
+TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
+# Paths the command uses by default, relative to where it runs (the course's root, for make).
+BUILD = pathlib.Path("build")
+NOTEBOOKS = pathlib.Path("notebooks")
+README = pathlib.Path("README.md")
+
+REVEAL_VERSION = "5.2.1"
+# The registry's own digest of the tarball (`npm view reveal.js@5.2.1 dist.integrity`).
+REVEAL_INTEGRITY = "sha512-r7//6mIM5p34hFiDMvYfXgyjXqGRta+/psd9YtytsgRlrpRzFv4RbH76TXd2qD+7ZPZEbpBDhdRhJaFgfQ7zNQ=="
+# reveal.js's files that a deck loads: the core, its themes (with their fonts), speaker notes.
+REVEAL_PARTS = ("package/dist/", "package/plugin/notes/", "package/LICENSE")
+# jupyter-server-mathjax ships this one combined configuration (HTML-CSS output, its own web fonts).
+MATHJAX_CONFIG = "MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
+
+NOTEBOOK_NAME = re.compile(r"^\d\d_[A-Za-z0-9_]+$")
+# A Markdown link target naming a course notebook: (05_softmax.ipynb) or (05_softmax.ipynb#anchor)
+NOTEBOOK_LINK = re.compile(r"\]\((?:notebooks/)?(\d\d_[A-Za-z0-9_]+)\.ipynb(#[^)\s]*)?\)")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+class PublishError(RuntimeError):
+    """A deck or the site cannot be built (missing notebook, reveal.js unobtainable, ...)."""
+
+
+def registry() -> str:
+    """The npm registry to download from: $NPM_CONFIG_REGISTRY (a mirror) or the public one."""
+    return os.environ.get("NPM_CONFIG_REGISTRY", "https://registry.npmjs.org").rstrip("/")
+
+
+def _matches_integrity(data: bytes) -> bool:
+    algorithm, _, digest = REVEAL_INTEGRITY.partition("-")
+    return base64.b64encode(hashlib.new(algorithm, data).digest()).decode() == digest
+
+
+def reveal_tarball(cache: pathlib.Path = BUILD / "vendor") -> pathlib.Path:
+    """The reveal.js release tarball, downloaded once into ``cache`` and checked."""
+    path = cache / f"reveal.js-{REVEAL_VERSION}.tgz"
+    if path.exists() and _matches_integrity(path.read_bytes()):
+        return path
+    url = f"{registry()}/reveal.js/-/reveal.js-{REVEAL_VERSION}.tgz"
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            data = response.read()
+    except (urllib.error.URLError, OSError) as err:
+        raise PublishError(
+            f"the slides need reveal.js {REVEAL_VERSION}, downloaded once from the npm registry, "
+            f"and {url} could not be read ({err}). Download that file elsewhere and put it at {path}, "
+            "or set NPM_CONFIG_REGISTRY to a mirror."
+        ) from err
+    if not _matches_integrity(data):
+        raise PublishError(f"{url} does not match the expected digest {REVEAL_INTEGRITY}; not using it")
+    cache.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def mathjax_folder() -> pathlib.Path:
+    """MathJax 2.7 as shipped by jupyter-server-mathjax."""
+    import jupyter_server_mathjax
+
+    return pathlib.Path(jupyter_server_mathjax.__file__).parent / "static"
+
+
+def copy_mathjax(static: pathlib.Path) -> None:
+    shutil.copytree(mathjax_folder(), static / "mathjax", dirs_exist_ok=True)
+
+
+def copy_reveal(static: pathlib.Path, cache: pathlib.Path = BUILD / "vendor") -> None:
+    """Unpack the parts of reveal.js a deck loads into ``static/reveal.js/``."""
+    target = static / "reveal.js"
+    with tarfile.open(reveal_tarball(cache)) as archive:
+        for member in archive.getmembers():
+            if not member.isfile() or not member.name.startswith(REVEAL_PARTS):
+                continue
+            relative = pathlib.PurePosixPath(member.name).relative_to("package")
+            if ".." in relative.parts:
+                continue
+            destination = target.joinpath(*relative.parts)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_bytes(archive.extractfile(member).read())
+
+
+class StaticOutputs(Preprocessor):
+    """Point links between notebooks at their rendered pages; drop live-widget views.
+
+    A widget view needs a running kernel; without one its ``text/plain`` form (which the
+    course's sliders set to a sentence saying how to drag them) is what shows.
+    """
+
+    suffix = ".html"
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "markdown":
+            cell.source = NOTEBOOK_LINK.sub(lambda m: f"]({m.group(1)}{self.suffix}{m.group(2) or ''})", cell.source)
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if WIDGET_VIEW in data and len(data) > 1:
+                del data[WIDGET_VIEW]
+        return cell, resources
+
+
+def notebook_paths(notebooks: list[pathlib.Path] | None) -> list[pathlib.Path]:
+    """The given notebooks, or every course notebook; each must exist and be named NN_name."""
+    paths = sorted(notebooks) if notebooks else sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    if not paths:
+        raise PublishError(f"no notebooks to publish (expected {NOTEBOOKS}/NN_name.ipynb; run from the course's folder)")
+    for path in paths:
+        if not path.is_file():
+            raise PublishError(f"notebook {path} does not exist")
+        if path.suffix != ".ipynb" or not NOTEBOOK_NAME.match(path.stem):
+            raise PublishError(f"{path} is not a course notebook (expected NN_name.ipynb)")
+    return paths
+
+
+def _read(path: pathlib.Path) -> nbformat.NotebookNode:
+    notebook = nbformat.read(path, as_version=4)
+    notebook.metadata.setdefault("title", _title(notebook, path.stem))
+    return notebook
+
+
+def _title(notebook, fallback: str) -> str:
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            heading = re.search(r"^#\s+(.+)$", cell.source, re.M)
+            if heading:
+                return re.sub(r"[*_`$\\]", "", heading.group(1)).strip()
+    return fallback
+
+
+def build_slides(notebooks: list[pathlib.Path] | None = None, out: pathlib.Path = BUILD / "slides",
+                 cache: pathlib.Path = BUILD / "vendor") -> list[pathlib.Path]:
+    """Write ``out/NN_name.slides.html`` for each notebook, with ``out/_static/``; return the decks."""
+    paths = notebook_paths(notebooks)
+    static = out / "_static"
+    out.mkdir(parents=True, exist_ok=True)
+    copy_reveal(static, cache)
+    copy_mathjax(static)
+    links = StaticOutputs()
+    links.suffix = ".slides.html"
+    exporter = SlidesExporter(
+        template_name="course_reveal",
+        extra_template_basedirs=[str(TEMPLATES)],
+        extra_template_paths=[str(TEMPLATES)],
+        reveal_url_prefix="_static/reveal.js",
+        reveal_theme="white",
+        reveal_width="1280",
+        reveal_height="800",
+        mathjax_url=f"_static/mathjax/{MATHJAX_CONFIG}",
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    exporter.register_preprocessor(links, enabled=True)
+    decks = []
+    for path in paths:
+        body, _ = exporter.from_notebook_node(_read(path), resources={"metadata": {"name": path.stem}})
+        deck = out / f"{path.stem}.slides.html"
+        deck.write_text(body, encoding="utf-8")
+        decks.append(deck)
+    return decks
+
+
+def _nav(names: list[str], titles: list[str], index: int) -> str:
+    """Previous / contents / next links for the page of notebook ``names[index]``."""
+    def link(i: int, label: str) -> str:
+        return f'<a href="{names[i]}.html">{html.escape(label)}</a>' if 0 <= i < len(names) else "<span></span>"
+
+    previous = link(index - 1, f"← {titles[index - 1]}" if index > 0 else "")
+    following = link(index + 1, f"{titles[index + 1]} →" if index + 1 < len(names) else "")
+    return f'<nav class="course-nav">{previous}<a href="index.html">Contents</a>{following}</nav>'
+
+
+def index_markdown(readme: str) -> str:
+    """The site's front page from the README: its title and introduction, and the notebook map."""
+    sections = re.split(r"^(?=## )", readme, flags=re.M)
+    introduction = sections[0]
+    notebook_map = next((s for s in sections if s.startswith("## The notebooks")), None)
+    if notebook_map is None:
+        raise PublishError("README.md has no '## The notebooks' section to build the site's index from")
+    return introduction.rstrip() + "\n\n" + notebook_map.strip() + "\n"
+
+
+def build_site(notebooks: list[pathlib.Path] | None = None, out: pathlib.Path = BUILD / "site",
+               readme: pathlib.Path = README) -> list[pathlib.Path]:
+    """Write ``out/index.html`` and ``out/NN_name.html`` per notebook, with ``out/_static/``."""
+    paths = notebook_paths(notebooks)
+    out.mkdir(parents=True, exist_ok=True)
+    copy_mathjax(out / "_static")
+    exporter = HTMLExporter(
+        template_name="course_page",
+        extra_template_basedirs=[str(TEMPLATES)],
+        extra_template_paths=[str(TEMPLATES)],
+        mathjax_url=f"_static/mathjax/{MATHJAX_CONFIG}",
+    )
+    exporter.register_preprocessor(StaticOutputs(), enabled=True)
+    notebooks = [_read(path) for path in paths]
+    names = [path.stem for path in paths]
+    titles = [notebook.metadata["title"] for notebook in notebooks]
+    pages = []
+    for number, (path, notebook) in enumerate(zip(paths, notebooks)):
+        resources = {"metadata": {"name": path.stem}, "course_nav": _nav(names, titles, number)}
+        body, _ = exporter.from_notebook_node(notebook, resources=resources)
+        page = out / f"{path.stem}.html"
+        page.write_text(body, encoding="utf-8")
+        pages.append(page)
+
+    front = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(index_markdown(readme.read_text(encoding="utf-8")))])
+    front.metadata["title"] = _title(front, "Contents")
+    body, _ = exporter.from_notebook_node(front, resources={"metadata": {"name": "index"}})
+    index = out / "index.html"
+    index.write_text(body, encoding="utf-8")
+    return [index, *pages]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=("slides", "site"), help="reveal.js decks, or the course site")
+    parser.add_argument("notebooks", nargs="*", type=pathlib.Path, help="notebooks (default: all of notebooks/)")
+    parser.add_argument("--out", type=pathlib.Path, help="output folder (default: build/slides or build/site)")
+    args = parser.parse_args(argv)
+    try:
+        if args.what == "slides":
+            written = build_slides(args.notebooks, args.out or BUILD / "slides")
+        else:
+            written = build_site(args.notebooks, args.out or BUILD / "site")
+    except PublishError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(path.relative_to(pathlib.Path.cwd()) if path.is_relative_to(pathlib.Path.cwd()) else path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

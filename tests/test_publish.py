@@ -1,0 +1,356 @@
+"""Lecturing from the notebooks: slide metadata, `make slides` decks, the `make site` pages.
+
+The metadata tests read the notebooks. The build tests build every deck and the site
+once into a temporary folder (reveal.js comes from build/vendor/, downloaded on the
+first build) and read the HTML: one deck per notebook, nothing loaded from the network,
+links that resolve. The browser tests open them in Chromium inside a network
+namespace of its own, so a deck or page that needs the network shows nothing there:
+slides, formulas and figures rendered, and no slide of any deck taller than the
+1280×800 slide.
+"""
+
+from __future__ import annotations
+
+import html.parser
+import pathlib
+import urllib.parse
+
+import nbformat
+import pytest
+
+from course_lib.authoring import publish
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SLIDE_TYPES = {"slide", "subslide", "fragment", "-", "skip", "notes"}
+SCROLL_TAG = "slide-scroll"  # the cell's code and outputs scroll on a static slide
+FOLD_TAG = "slide-fold-code"  # the cell's code is folded under a summary on a static slide
+WIDTH, HEIGHT = 1280, 800
+
+
+def by_name(paths):
+    return pytest.mark.parametrize("path", paths, ids=[p.stem for p in paths])
+
+
+def slide_types(path: pathlib.Path) -> list[str]:
+    notebook = nbformat.read(path, as_version=4)
+    return [cell.metadata.get("slideshow", {}).get("slide_type") for cell in notebook.cells]
+
+
+# --- slide structure in the notebooks --------------------------------------------------
+
+
+@by_name(NOTEBOOKS)
+def test_every_cell_says_what_it_is_on_a_slide(path):
+    types = slide_types(path)
+    missing = [i for i, t in enumerate(types) if t is None]
+    assert not missing, f"{path.name}: cells {missing} have no slideshow.slide_type"
+    unknown = {t for t in types if t not in SLIDE_TYPES}
+    assert not unknown, f"{path.name}: unknown slide types {unknown}"
+
+
+@by_name(NOTEBOOKS)
+def test_a_deck_opens_on_a_slide(path):
+    shown = [t for t in slide_types(path) if t not in ("skip", "notes")]
+    assert shown and shown[0] == "slide", f"{path.name}: the first cell shown is a {shown[:1]}, not a slide"
+
+
+@by_name(NOTEBOOKS)
+def test_a_sensible_number_of_slides(path):
+    types = slide_types(path)
+    slides = types.count("slide")
+    pages = slides + types.count("subslide")
+    cells = len([t for t in types if t not in ("skip", "notes")])
+    assert slides >= 4, f"{path.name}: {slides} slides; one idea per slide means more"
+    assert 8 <= pages <= 80, f"{path.name}: {pages} slides and subslides"
+    # One idea per slide: a slide or subslide holds a handful of cells, not a chapter.
+    run, longest = 0, 0
+    for t in types:
+        if t in ("slide", "subslide"):
+            run = 0
+        if t not in ("skip", "notes"):
+            run += 1
+            longest = max(longest, run)
+    assert longest <= 8, f"{path.name}: a slide of {longest} cells ({cells} cells on {pages} slides)"
+
+
+@by_name(NOTEBOOKS)
+def test_cells_that_scroll_or_fold_on_a_slide_are_code_with_output(path):
+    notebook = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(notebook.cells):
+        tags = set(cell.metadata.get("tags", [])) & {SCROLL_TAG, FOLD_TAG}
+        if tags:
+            assert cell.cell_type == "code" and cell.outputs, f"{path.name} cell {index}: tagged {tags} without outputs"
+            assert len(tags) == 1, f"{path.name} cell {index}: both {SCROLL_TAG} and {FOLD_TAG}"
+
+
+def test_folded_code_shows_its_outputs_and_a_summary(tmp_path):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell("# Title"), nbformat.v4.new_code_cell("x = 1\nprint(x)")]
+    notebook.cells[0].metadata["slideshow"] = {"slide_type": "slide"}
+    notebook.cells[1].metadata.update(tags=[FOLD_TAG], slideshow={"slide_type": "-"})
+    notebook.cells[1].outputs = [nbformat.v4.new_output("stream", text="1\n")]
+    path = tmp_path / "05_folded.ipynb"
+    nbformat.write(notebook, path)
+    (deck,) = publish.build_slides([path], out=tmp_path / "out", cache=ROOT / "build" / "vendor")
+    page = deck.read_text()
+    assert '<details class="course-folded-code"><summary>the code (2 lines)</summary>' in page
+    assert "print" in page.split("course-folded-code", 1)[1] and "jp-OutputArea" in page
+
+
+# --- building --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def decks(tmp_path_factory) -> dict[str, pathlib.Path]:
+    out = tmp_path_factory.mktemp("slides")
+    built = publish.build_slides(NOTEBOOKS, out=out, cache=ROOT / "build" / "vendor")
+    return {deck.name.removesuffix(".slides.html"): deck for deck in built}
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> pathlib.Path:
+    out = tmp_path_factory.mktemp("site")
+    publish.build_site(NOTEBOOKS, out=out, readme=ROOT / "README.md")
+    return out
+
+
+class Links(html.parser.HTMLParser):
+    """Every address a page links to or loads, and every id it defines."""
+
+    def __init__(self):
+        super().__init__()
+        self.loads: list[str] = []  # src of script/img, href of stylesheets
+        self.links: list[str] = []  # href of <a>
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        if tag == "a" and attrs.get("href"):
+            self.links.append(attrs["href"])
+        elif tag in ("script", "img", "iframe") and attrs.get("src"):
+            self.loads.append(attrs["src"])
+        elif tag == "link" and attrs.get("href"):
+            self.loads.append(attrs["href"])
+
+
+def parse(path: pathlib.Path) -> Links:
+    links = Links()
+    links.feed(path.read_text(encoding="utf-8"))
+    return links
+
+
+def is_remote(address: str) -> bool:
+    return urllib.parse.urlsplit(address).scheme not in ("", "file", "data") or address.startswith("//")
+
+
+def local_target(page: pathlib.Path, address: str) -> tuple[pathlib.Path, str]:
+    parts = urllib.parse.urlsplit(address)
+    target = (page.parent / urllib.parse.unquote(parts.path)).resolve() if parts.path else page
+    return target, parts.fragment
+
+
+def test_make_slides_writes_one_deck_per_notebook(decks):
+    assert sorted(decks) == [p.stem for p in NOTEBOOKS]
+
+
+@by_name(NOTEBOOKS)
+def test_a_deck_loads_nothing_from_the_network(decks, path):
+    deck = decks[path.stem]
+    loads = parse(deck).loads
+    assert not [a for a in loads if is_remote(a)], f"{deck.name} loads from the network"
+    missing = [a for a in loads if not a.startswith("data:") and not local_target(deck, a)[0].exists()]
+    assert not missing, f"{deck.name} loads files that are not there: {missing}"
+    assert any("reveal.js" in a for a in loads) and any("MathJax.js" in a for a in loads)
+
+
+def test_decks_link_to_decks(decks):
+    links = parse(decks["00_welcome"]).links
+    assert "01_dot_product.slides.html" in links
+    assert not [a for a in links if a.endswith(".ipynb")]
+
+
+def test_make_site_writes_an_index_and_a_page_per_notebook(site):
+    pages = sorted(p.name for p in site.glob("*.html"))
+    assert pages == sorted(["index.html", *(f"{p.stem}.html" for p in NOTEBOOKS)])
+    index = parse(site / "index.html")
+    for path in NOTEBOOKS:
+        assert f"{path.stem}.html" in index.links, f"the index does not link to {path.stem}"
+
+
+def test_every_link_of_the_site_resolves(site):
+    broken = []
+    for page in sorted(site.glob("*.html")):
+        found = parse(page)
+        for address in found.links + found.loads:
+            if is_remote(address) or address.startswith(("data:", "mailto:")):
+                continue
+            target, fragment = local_target(page, address)
+            if not target.exists():
+                broken.append(f"{page.name}: {address} (no such file)")
+            elif fragment and target.suffix == ".html" and fragment not in parse(target).ids:
+                broken.append(f"{page.name}: {address} (no id {fragment!r})")
+            if address.split("#")[0].endswith(".ipynb"):
+                broken.append(f"{page.name}: {address} (a notebook, not its page)")
+    assert not broken, "\n".join(broken)
+
+
+def test_the_site_loads_nothing_from_the_network(site):
+    remote = [f"{p.name}: {a}" for p in site.glob("*.html") for a in parse(p).loads if is_remote(a)]
+    assert not remote
+
+
+def test_pages_lead_from_one_notebook_to_the_next(site):
+    links = parse(site / "04_scaling.html").links
+    assert {"03_transpose_and_scores.html", "index.html", "05_softmax.html"} <= set(links)
+
+
+# --- the pieces, and their errors --------------------------------------------------------
+
+
+def test_static_outputs_point_links_at_pages_and_show_widgets_as_text():
+    cell = nbformat.v4.new_markdown_cell("[next](05_softmax.ipynb), [there](notebooks/07_x.ipynb#goals), [web](https://a.b/c.ipynb)")
+    code = nbformat.v4.new_code_cell("slider")
+    code.outputs = [nbformat.v4.new_output(
+        "display_data", data={"text/plain": "Slider d_k", publish.WIDGET_VIEW: {"model_id": "abc"}})]
+    step = publish.StaticOutputs()
+    step.suffix = ".slides.html"
+    assert step.preprocess_cell(cell, {}, 0)[0].source == (
+        "[next](05_softmax.slides.html), [there](07_x.slides.html#goals), [web](https://a.b/c.ipynb)")
+    assert step.preprocess_cell(code, {}, 1)[0].outputs[0].data == {"text/plain": "Slider d_k"}
+
+
+def test_notebook_paths_refuse_what_is_not_a_course_notebook(tmp_path):
+    with pytest.raises(publish.PublishError, match="does not exist"):
+        publish.notebook_paths([tmp_path / "05_missing.ipynb"])
+    other = tmp_path / "notes.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), other)
+    with pytest.raises(publish.PublishError, match="not a course notebook"):
+        publish.notebook_paths([other])
+
+
+def test_the_index_needs_the_readme_notebook_map():
+    page = publish.index_markdown("# Course\n\nIntro.\n\n## Two commands\n\nx\n\n## The notebooks\n\n| a |\n\n## Layout\n")
+    assert page.startswith("# Course\n\nIntro.") and "| a |" in page and "Layout" not in page
+    with pytest.raises(publish.PublishError, match="The notebooks"):
+        publish.index_markdown("# Course\n\nNo map.\n")
+
+
+def test_reveal_is_refused_when_its_digest_differs(tmp_path, monkeypatch):
+    class Response:
+        def __init__(self, data):
+            self.data = data
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read(self):
+            return self.data
+
+    monkeypatch.setattr(publish.urllib.request, "urlopen", lambda url, timeout: Response(b"not reveal.js"))
+    with pytest.raises(publish.PublishError, match="does not match"):
+        publish.reveal_tarball(tmp_path)
+    assert not list(tmp_path.iterdir()), "a tarball that failed its check was kept"
+
+
+def test_reveal_unreachable_says_what_to_do(tmp_path, monkeypatch):
+    def refuse(url, timeout):
+        raise publish.urllib.error.URLError("network unreachable")
+
+    monkeypatch.setattr(publish.urllib.request, "urlopen", refuse)
+    with pytest.raises(publish.PublishError, match="put it at .*reveal.js-.*tgz"):
+        publish.reveal_tarball(tmp_path)
+
+
+def test_the_command_reports_errors_without_a_traceback(tmp_path, capsys):
+    assert publish.main(["slides", str(tmp_path / "05_missing.ipynb"), "--out", str(tmp_path)]) == 1
+    assert "error: notebook" in capsys.readouterr().err
+
+
+# --- in a browser with the network cut --------------------------------------------------
+
+TYPESET = "() => new Promise(done => MathJax.Hub.Queue(() => done(true)))"
+
+
+def open_offline(browser, page_path: pathlib.Path, fragment: str = ""):
+    page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    failed = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.goto(page_path.as_uri() + fragment)
+    page.wait_for_function("() => window.MathJax && MathJax.Hub && MathJax.isReady")
+    page.evaluate(TYPESET)
+    return page, failed
+
+
+def rendered(page) -> dict:
+    return page.evaluate("""() => ({
+        formulas: document.querySelectorAll('.MathJax, .MathJax_Display').length,
+        figures: [...document.querySelectorAll('img')].filter(i => i.complete && i.naturalWidth > 0).length,
+        raw: [...document.querySelectorAll('.jp-MarkdownOutput')].filter(e => /\\$[^$]+\\$/.test(e.innerText)).length,
+    })""")
+
+
+@pytest.mark.browser
+def test_a_deck_renders_with_the_network_cut(decks, offline_browser):
+    page, failed = open_offline(offline_browser, decks["04_scaling"])
+    try:
+        assert page.evaluate("() => Reveal.isReady() && Reveal.getTotalSlides()") > 1
+        shown = rendered(page)
+        assert shown["formulas"] > 0, "no formula typeset"
+        assert shown["figures"] > 0, "no figure shown"
+        assert shown["raw"] == 0, "a formula left as $...$"
+        assert not [u for u in failed if not u.startswith("about:")], f"requests failed: {failed}"
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+def test_the_site_renders_with_the_network_cut(site, offline_browser):
+    page, failed = open_offline(offline_browser, site / "index.html")
+    try:
+        assert rendered(page)["formulas"] > 0
+        page.click("a[href='07_scaled_dot_product_attention.html']")
+        page.wait_for_function("() => window.MathJax && MathJax.isReady")
+        page.evaluate(TYPESET)
+        assert page.url.endswith("07_scaled_dot_product_attention.html")
+        shown = rendered(page)
+        assert shown["formulas"] > 0 and shown["figures"] > 0 and shown["raw"] == 0, shown
+        assert not [u for u in failed if not u.startswith("about:")], f"requests failed: {failed}"
+    finally:
+        page.close()
+
+
+MEASURE = """async () => {
+    const over = [];
+    const height = Reveal.getConfig().height;
+    for (const slide of Reveal.getSlides()) {
+        const {h, v} = Reveal.getIndices(slide);
+        Reveal.slide(h, v);
+        await new Promise(done => MathJax.Hub.Queue(() => done(true)));
+        await new Promise(done => requestAnimationFrame(() => done(true)));
+        if (slide.scrollHeight > height) {
+            over.push({h, v, height: slide.scrollHeight, text: slide.innerText.trim().slice(0, 60)});
+        }
+    }
+    return {slides: Reveal.getSlides().length, over};
+}"""
+
+
+@pytest.mark.browser
+def test_no_slide_is_taller_than_the_slide(decks, offline_browser):
+    report, count = [], 0
+    for name, deck in sorted(decks.items()):
+        page, _ = open_offline(offline_browser, deck)
+        try:
+            page.wait_for_function("() => Reveal.isReady()")
+            measured = page.evaluate(MEASURE)
+        finally:
+            page.close()
+        count += measured["slides"]
+        report += [f"{name} slide {o['h']}.{o['v']}: {o['height']} px > {HEIGHT} ({o['text']!r})" for o in measured["over"]]
+    assert not report, f"{len(report)} of {count} slides overflow at {WIDTH}×{HEIGHT}:\n" + "\n".join(report)
