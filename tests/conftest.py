@@ -154,39 +154,41 @@ def _unshare_or_reason() -> tuple[list[str], str]:
 
 
 @pytest.fixture(scope="session")
-def browser():
-    """Headless Chromium with the network as it is (for pages served on localhost)."""
+def playwright():
+    """Playwright for Python, started once: a second sync_playwright() in the same thread fails."""
     reason = _chromium_or_reason()
     if reason:
         pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with sync_playwright() as started:
+        yield started
 
 
 @pytest.fixture(scope="session")
-def offline_browser(tmp_path_factory):
+def browser(playwright):
+    """Headless Chromium with the network as it is (for pages served on localhost)."""
+    chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture(scope="session")
+def offline_browser(playwright, tmp_path_factory):
     """Headless Chromium in a network namespace of its own: no network at all, loopback down.
 
     It can open only files, so it shows whether a page is self-contained, as in a
     lecture hall without network.
     """
-    reason = _chromium_or_reason()
     unshare, why_not = _unshare_or_reason()
-    if reason or why_not:
-        pytest.skip(reason or why_not)
-    from playwright.sync_api import sync_playwright
-
+    if why_not:
+        pytest.skip(why_not)
     wrapper = tmp_path_factory.mktemp("offline") / "chromium-offline"
     wrapper.write_text(f'#!/bin/sh\nexec {" ".join(unshare)} "{CHROMIUM}" "$@"\n')
     wrapper.chmod(0o755)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(wrapper), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    chromium = playwright.chromium.launch(executable_path=str(wrapper), args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
 
 
 # --- JupyterLab as `make lab` starts it -----------------------------------------------

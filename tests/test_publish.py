@@ -277,6 +277,17 @@ def test_the_command_reports_errors_without_a_traceback(tmp_path, capsys):
 TYPESET = "() => new Promise(done => MathJax.Hub.Queue(() => done(true)))"
 
 
+def needed(url: str) -> bool:
+    """Whether a failed request was for something the page needs.
+
+    Two requests fail by design: MathJax's font probes (about:blank), and the TeX fonts
+    that MathJax's combined configuration names in a CSS fallback for \\mathbb and
+    similar variants (fonts/HTML-CSS/TeX/otf/...). jupyter-server-mathjax ships STIX-Web
+    only, and the formulas are drawn in it.
+    """
+    return not url.startswith("about:") and "/mathjax/fonts/HTML-CSS/TeX/otf/" not in url
+
+
 def open_offline(browser, page_path: pathlib.Path, fragment: str = ""):
     page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
     failed = []
@@ -304,7 +315,7 @@ def test_a_deck_renders_with_the_network_cut(decks, offline_browser):
         assert shown["formulas"] > 0, "no formula typeset"
         assert shown["figures"] > 0, "no figure shown"
         assert shown["raw"] == 0, "a formula left as $...$"
-        assert not [u for u in failed if not u.startswith("about:")], f"requests failed: {failed}"
+        assert not [u for u in failed if needed(u)], f"requests failed: {failed}"
     finally:
         page.close()
 
@@ -320,7 +331,7 @@ def test_the_site_renders_with_the_network_cut(site, offline_browser):
         assert page.url.endswith("07_scaled_dot_product_attention.html")
         shown = rendered(page)
         assert shown["formulas"] > 0 and shown["figures"] > 0 and shown["raw"] == 0, shown
-        assert not [u for u in failed if not u.startswith("about:")], f"requests failed: {failed}"
+        assert not [u for u in failed if needed(u)], f"requests failed: {failed}"
     finally:
         page.close()
 
