@@ -172,6 +172,20 @@ def test_decks_link_to_decks(decks):
     assert not [a for a in links if a.endswith(".ipynb")]
 
 
+def solutions(path: pathlib.Path) -> int:
+    notebook = nbformat.read(path, as_version=4)
+    return sum("# BEGIN SOLUTION" in cell.source for cell in notebook.cells if cell.cell_type == "code")
+
+
+@by_name([p for p in NOTEBOOKS if solutions(p)])
+def test_decks_and_pages_fold_every_solution(decks, site, path):
+    summary = "): try the exercise first</summary>"
+    for page in (decks[path.stem], site / f"{path.stem}.html"):
+        text = page.read_text(encoding="utf-8")
+        assert text.count(summary) == solutions(path), f"{page.name}: a solution is not folded"
+        assert "<details open" not in text
+
+
 def test_make_site_writes_an_index_and_a_page_per_notebook(site):
     pages = sorted(p.name for p in site.glob("*.html"))
     assert pages == sorted(["index.html", *(f"{p.stem}.html" for p in NOTEBOOKS)])
