@@ -49,11 +49,11 @@ test-student: student
 # Each notebook in a fresh kernel, outputs stored; no timing metadata and one stream
 # output per cell, so that re-executing an unchanged notebook changes nothing.
 notebooks: $(VENV)/.installed-test
-	$(BIN)/python -m course_lib.execute $(NOTEBOOKS)
+	$(BIN)/python -m course_lib.authoring.execute $(NOTEBOOKS)
 
 student: $(VENV)/.installed-test
 	rm -rf $(STUDENT_DIR)
-	$(BIN)/python -m course_lib.student notebooks $(STUDENT_DIR)
+	$(BIN)/python -m course_lib.authoring.student notebooks $(STUDENT_DIR)
 
 # Static reveal.js decks (build/slides/) and the course site (build/site/) from the stored
 # outputs; both self-contained, so they show with no network. The first build downloads

@@ -1,11 +1,11 @@
-"""course_lib.execute (`make notebooks`): re-executing an unchanged notebook changes nothing."""
+"""course_lib.authoring.execute (`make notebooks`): re-executing an unchanged notebook changes nothing."""
 
 from __future__ import annotations
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from course_lib.execute import WIDGET_VIEW, drop_widget_views, execute
+from course_lib.authoring.execute import WIDGET_VIEW, drop_widget_views, execute
 
 # Prints flushed one at a time with pauses: the client receives them as separate stream messages.
 PIECES = "import sys, time\nfor i in range(3):\n    print(i, flush=True)\n    time.sleep(0.05)\nprint('err', file=sys.stderr)"

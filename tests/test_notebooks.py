@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import pathlib
 import re
+import subprocess
+import sys
 
+import nbformat
 import pytest
 
 NOTEBOOKS = sorted((pathlib.Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -121,3 +124,17 @@ def test_ignored_outputs_use_a_marker_nbval_reads_and_say_why(notebook):
                     f"nbval does not read this marker: {line!r}")
                 assert i + 1 < len(lines) and lines[i + 1].startswith("#") and len(lines[i + 1]) > 10, (
                     f"say why on the comment line after {line!r}")
+
+
+def test_a_learner_never_imports_the_authoring_tools():
+    """course_lib.authoring (student copies, execution, publishing) serves authors only."""
+    for path in NOTEBOOKS:
+        notebook = nbformat.read(path, as_version=4)
+        sources = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+        assert not [s for s in sources if "authoring" in s], f"{path.name} uses course_lib.authoring"
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, course_lib, course_lib.exercises, course_lib.widgets;"
+         "print(sorted(m for m in sys.modules if m.startswith(('course_lib.authoring', 'nbconvert'))))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    assert loaded == "[]", f"importing the course loads {loaded}"

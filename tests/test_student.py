@@ -1,4 +1,4 @@
-"""course_lib.student: student copies keep the checks, replace the solutions, clear the outputs."""
+"""course_lib.authoring.student: student copies keep the checks, replace the solutions, clear the outputs."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from course_lib import student
-from course_lib.student import SolutionMarkerError, strip_solutions, student_copy, write_student_copies
+from course_lib.authoring import student
+from course_lib.authoring.student import SolutionMarkerError, strip_solutions, student_copy, write_student_copies
 
 NOTEBOOKS = pathlib.Path(__file__).resolve().parents[1] / "notebooks"
 

@@ -1,4 +1,6 @@
-"""Tools for the course's authors and instructors, apart from what a learner imports.
+"""Tools for the course's authors and instructors, apart from the modules a learner imports.
 
-``publish``: static slide decks and the course site (``make slides``, ``make site``).
+- ``student``: student copies, each solution replaced by its placeholder (``make student``);
+- ``execute``: re-execute notebooks in place, deterministically (``make notebooks``);
+- ``publish``: static slide decks and the course site (``make slides``, ``make site``).
 """

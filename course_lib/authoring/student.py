@@ -9,7 +9,7 @@ A solution sits between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` lines in a c
 
 Check cells stay as they are: given a placeholder they print "not attempted yet".
 
-Usage: ``python -m course_lib.student notebooks student`` (what ``make student`` runs).
+Usage: ``python -m course_lib.authoring.student notebooks student`` (what ``make student`` runs).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ no trace but their text: no widget state in the notebook's metadata and no widge
 outputs (see ``drop_widget_views``). The kernel runs in the notebook's folder, as it does in
 JupyterLab.
 
-Usage: ``python -m course_lib.execute notebooks/05_softmax.ipynb ...`` (what
+Usage: ``python -m course_lib.authoring.execute notebooks/05_softmax.ipynb ...`` (what
 ``make notebooks`` runs).
 """
 
