@@ -1,10 +1,16 @@
-"""environment.yml (conda, Binder) and pyproject.toml (pip) must name the same packages."""
+"""The conda environment files and pyproject.toml (pip) must name the same packages.
+
+environment.yml (conda, Binder) holds the dependencies and the test extra; environment-gpu.yml,
+for machines with an NVIDIA GPU, holds those and the gpu extra.
+"""
 
 from __future__ import annotations
 
 import importlib.metadata
 import pathlib
 import re
+
+import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # pip names that conda-forge spells differently
@@ -18,19 +24,28 @@ def _requirement(text: str) -> tuple[str, str]:
     return CONDA_NAME.get(name, name), match.group(3).replace(" ", "")
 
 
-def pyproject_packages() -> dict[str, str]:
-    """Every requirement of the installed course (its pyproject.toml), extras included.
+ENVIRONMENTS = {"environment.yml": ("", "test"), "environment-gpu.yml": ("", "test", "gpu")}
+
+
+def pyproject_packages(extras: tuple[str, ...] = ("", "test", "gpu")) -> dict[str, str]:
+    """The requirements of the installed course (its pyproject.toml) in these extras ("": the base).
 
     Read from the package metadata, which pip writes from pyproject.toml (`make test`
     reinstalls when pyproject.toml changes); tomllib would need Python 3.11.
     """
-    requirements = importlib.metadata.requires("attention-course")
-    return dict(_requirement(r.split(";")[0]) for r in requirements)
+    packages = {}
+    for requirement in importlib.metadata.requires("attention-course"):
+        text, _, marker = requirement.partition(";")
+        extra = re.search(r"""extra\s*==\s*["']([^"']+)["']""", marker)
+        if (extra.group(1) if extra else "") in extras:
+            name, spec = _requirement(text)
+            packages[name] = spec
+    return packages
 
 
-def environment_packages() -> dict[str, str]:
+def environment_packages(file: str = "environment.yml") -> dict[str, str]:
     """The conda packages under `dependencies:` (the pip: sub-list and comments skipped)."""
-    text = (ROOT / "environment.yml").read_text()
+    text = (ROOT / file).read_text()
     section = text.split("\ndependencies:\n", 1)[1]
     packages = {}
     for line in section.splitlines():
@@ -41,16 +56,23 @@ def environment_packages() -> dict[str, str]:
     return packages
 
 
-def test_environment_yml_lists_the_same_packages_as_pyproject():
-    conda = environment_packages()
+@pytest.mark.parametrize("file", ENVIRONMENTS)
+def test_each_environment_lists_the_same_packages_as_pyproject(file):
+    conda = environment_packages(file)
     conda.pop("python")
-    assert conda == pyproject_packages()
+    assert conda == pyproject_packages(ENVIRONMENTS[file])
 
 
-def test_python_versions_agree():
+def test_binder_environment_has_no_gpu_packages():
+    assert not set(environment_packages()) & set(pyproject_packages(("gpu",)))
+
+
+@pytest.mark.parametrize("file", ENVIRONMENTS)
+def test_python_versions_agree(file):
     requires_python = importlib.metadata.metadata("attention-course")["Requires-Python"]
-    assert environment_packages()["python"] == requires_python
+    assert environment_packages(file)["python"] == requires_python
 
 
-def test_environment_installs_the_course_itself():
-    assert re.search(r"^\s+- -e \.$", (ROOT / "environment.yml").read_text(), re.M)
+@pytest.mark.parametrize("file", ENVIRONMENTS)
+def test_environment_installs_the_course_itself(file):
+    assert re.search(r"^\s+- -e \.$", (ROOT / file).read_text(), re.M)
