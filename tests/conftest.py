@@ -10,6 +10,7 @@ GPU library (as SciPy's test suite does).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pathlib
 import re
@@ -228,3 +229,89 @@ def make_lab(tmp_path: pathlib.Path, jupyter_args: str, env: dict | None = None)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def lab_serving(tmp_path: pathlib.Path, served: pathlib.Path, settings: dict[str, dict] | None = None):
+    """`make lab` serving the folder ``served`` (copies of notebooks: the Lab may save into them).
+
+    The app is exposed to the page (``window.jupyterapp``); the user's JupyterLab settings and
+    workspaces stay out of it (both in ``tmp_path``) and the news toast is off. ``settings`` adds
+    JupyterLab settings by plugin, e.g. ``{"@jupyterlab/notebook-extension:tracker": {...}}``.
+    Yields a dict: ``url``, ``token``, ``log`` (the server's log file) and ``tmp`` (``tmp_path``).
+    """
+    folder = tmp_path / "settings"
+    plugins = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
+    for plugin, values in {**plugins, **(settings or {})}.items():
+        package, name = plugin.split(":")
+        path = folder / package / f"{name}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    env = {
+        "JUPYTERLAB_SETTINGS_DIR": str(folder),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
+    }
+    port = free_port()
+    args = (
+        f"--no-browser --port={port} --ServerApp.port_retries=0 --expose-app-in-browser"
+        f" --FileContentsManager.root_dir={served}"
+    )
+    with make_lab(tmp_path, args, env) as (token, log):
+        yield {"url": f"http://127.0.0.1:{port}", "token": token, "log": log, "tmp": tmp_path}
+
+
+# True once the current widget is the notebook at `path`, loaded, with a kernel that is idle; the string
+# 'dialog' while a dialog (such as "Select Kernel") waits for an answer.
+_NOTEBOOK_READY = """(path) => {
+    if (document.querySelector('.jp-Dialog')) return 'dialog';
+    const app = window.jupyterapp;
+    const panel = app && app.shell && app.shell.currentWidget;
+    const kernel = panel && panel.sessionContext && panel.sessionContext.session
+        && panel.sessionContext.session.kernel;
+    return !!(panel && panel.context && panel.context.path === path && panel.context.isReady
+              && kernel && kernel.status === 'idle');
+}"""
+
+
+KERNEL = "python3"  # the kernel of the course's notebooks: the .venv's ipykernel under `make lab`
+
+
+def answer_dialog(page, timeout_ms: int = 60_000) -> None:
+    """Answer the dialog the Lab shows with its accept button, and wait until it is gone.
+
+    In "Select Kernel" (shown where JupyterLab cannot find the notebook's kernel by itself) the
+    course's kernel is chosen first: the dialog's default there is "No Kernel".
+    """
+    choice = page.locator(".jp-Dialog select")
+    if choice.count():
+        wanted = json.dumps({"name": KERNEL}, separators=(",", ":"))
+        if wanted in choice.locator("option").evaluate_all("(options) => options.map((o) => o.value)"):
+            choice.select_option(value=wanted, timeout=timeout_ms)
+    page.click(".jp-Dialog .jp-Dialog-button.jp-mod-accept", timeout=timeout_ms)
+    page.wait_for_selector(".jp-Dialog", state="detached", timeout=timeout_ms)
+
+
+def wait_for_notebook(page, path: str, timeout_ms: int = 60_000) -> None:
+    """Wait until the Lab in ``page`` shows the notebook ``path``, loaded, with an idle kernel.
+
+    A dialog on the way, such as "Select Kernel", is answered (``answer_dialog``). Raises
+    Playwright's TimeoutError where the notebook does not get there in ``timeout_ms``.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    page.wait_for_function("() => !!(window.jupyterapp && window.jupyterapp.shell)", timeout=timeout_ms)
+    while True:
+        left = max(1, int((deadline - time.monotonic()) * 1000))
+        state = page.wait_for_function(_NOTEBOOK_READY, arg=path, timeout=left).json_value()
+        if state is True:
+            return
+        answer_dialog(page, left)
+
+
+def open_in_lab(page, lab: dict, workspace: str, path: str, timeout_ms: int = 60_000) -> None:
+    """Open the notebook ``path`` in JupyterLab in a fresh workspace and wait until its kernel is idle.
+
+    ``lab`` is what ``lab_serving`` yields. As ``wait_for_notebook``: a dialog on the way is answered,
+    and Playwright's TimeoutError is raised where the notebook is not ready in ``timeout_ms``.
+    """
+    page.goto(f"{lab['url']}/lab/workspaces/{workspace}/tree/{path}?reset&token={lab['token']}")
+    wait_for_notebook(page, path, timeout_ms)

@@ -21,7 +21,7 @@ import re
 import shutil
 
 import pytest
-from conftest import free_port, make_lab
+from conftest import lab_serving, open_in_lab
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOK = "04_scaling.ipynb"
@@ -53,22 +53,8 @@ def live_lab(browser, tmp_path_factory):
     served = tmp_path / "notebooks"
     served.mkdir()
     shutil.copy(ROOT / "notebooks" / NOTEBOOK, served / NOTEBOOK)
-    # The user's JupyterLab settings and workspaces stay out of it; the news toast is off.
-    settings = tmp_path / "settings"
-    notification = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    notification.parent.mkdir(parents=True)
-    notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    env = {
-        "JUPYTERLAB_SETTINGS_DIR": str(settings),
-        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
-    }
-    port = free_port()
-    args = (
-        f"--no-browser --port={port} --ServerApp.port_retries=0 --expose-app-in-browser"
-        f" --FileContentsManager.root_dir={served}"
-    )
-    with make_lab(tmp_path, args, env) as (token, log):
-        yield {"url": f"http://127.0.0.1:{port}", "token": token, "log": log, "tmp": tmp_path}
+    with lab_serving(tmp_path, served) as lab:
+        yield lab
 
 
 @pytest.fixture(scope="module")
@@ -80,19 +66,8 @@ def lab_page(browser, live_lab):
     page.console_errors = []  # what the pages (the Lab and its slideshows) said went wrong
     context.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
     context.on("weberror", lambda e: page.console_errors.append(str(e.error)))
-    page.goto(f"{live_lab['url']}/lab/workspaces/{WORKSPACE}/tree/{NOTEBOOK}?reset&token={live_lab['token']}")
     try:
-        page.wait_for_function("() => !!(window.jupyterapp && window.jupyterapp.shell)")
-        page.wait_for_function(
-            """(path) => {
-                const panel = window.jupyterapp.shell.currentWidget;
-                const kernel = panel && panel.sessionContext && panel.sessionContext.session
-                    && panel.sessionContext.session.kernel;
-                return !!(panel && panel.context && panel.context.path === path && panel.context.isReady
-                          && kernel && kernel.status === 'idle');
-            }""",
-            arg=NOTEBOOK,
-        )
+        open_in_lab(page, live_lab, WORKSPACE, NOTEBOOK, TIMEOUT_MS)
     except Exception as err:  # Playwright's TimeoutError, or the page gone
         shot = live_lab["tmp"] / "lab.png"
         page.screenshot(path=str(shot))
