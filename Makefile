@@ -12,7 +12,7 @@ STUDENT_DIR := student
 # pytest options for the notebooks: always the current environment's kernel
 NBVAL := --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
 
-.PHONY: lab test test-lib test-notebooks test-student notebooks student slides site clean
+.PHONY: lab test test-lib test-notebooks test-student notebooks student slides site grade clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,14 @@ slides: $(VENV)/.installed
 
 site: $(VENV)/.installed
 	$(BIN)/python -m course_lib.authoring.publish site $(NOTEBOOKS)
+
+# Grade a class: every notebook under SUBMISSIONS (recursively) run in a fresh kernel of its own,
+# each check's verdict in one table, OUT (default build/grade/grades.csv); JOBS kernels at a time
+# (default one per core), TIMEOUT seconds per notebook (default 120). The notebooks' code runs with
+# your rights: grade in a container or a throw-away account.
+grade: $(VENV)/.installed-test
+	$(if $(SUBMISSIONS),,$(error SUBMISSIONS is not set: make grade SUBMISSIONS=folder-of-handed-in-notebooks [OUT=grades.csv JOBS=N TIMEOUT=seconds]))
+	$(BIN)/python -m course_lib.authoring.grade "$(SUBMISSIONS)" $(if $(OUT),--out "$(OUT)") $(if $(JOBS),--jobs $(JOBS)) $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
 clean:
 	rm -rf $(VENV) $(STUDENT_DIR) build .pytest_cache .hypothesis

@@ -2,5 +2,6 @@
 
 - ``student``: student copies, each solution replaced by its placeholder (``make student``);
 - ``execute``: re-execute notebooks in place, deterministically (``make notebooks``);
+- ``grade``: run a class's handed-in notebooks and tabulate each check's verdict (``make grade``);
 - ``publish``: static slide decks and the course site (``make slides``, ``make site``).
 """
