@@ -40,6 +40,8 @@ import nbformat
 from nbconvert import HTMLExporter, SlidesExporter
 from nbconvert.preprocessors import Preprocessor
 
+from .execute import WIDGET_VIEW
+
 TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
 # Paths the command uses by default, relative to where it runs (the course's root, for make).
 BUILD = pathlib.Path("build")
@@ -57,7 +59,6 @@ MATHJAX_CONFIG = "MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
 NOTEBOOK_NAME = re.compile(r"^\d\d_[A-Za-z0-9_]+$")
 # A Markdown link target naming a course notebook: (05_softmax.ipynb) or (05_softmax.ipynb#anchor)
 NOTEBOOK_LINK = re.compile(r"\]\((?:notebooks/)?(\d\d_[A-Za-z0-9_]+)\.ipynb(#[^)\s]*)?\)")
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 class PublishError(RuntimeError):
