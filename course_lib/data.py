@@ -1,7 +1,7 @@
 """The course's small hand-made data: the park sentence and the library catalogue.
 
 The embeddings are made by hand, so that every dimension means something a reader can
-name (``FEATURES``); real models learn theirs (a planned later notebook, 12). Functions return fresh
+name (``FEATURES``); real models learn theirs (notebook 12). Functions return fresh
 arrays of the selected backend, so changing one never changes the data.
 Introduced in notebook 00 (sentence) and notebook 08 (catalogue).
 """

@@ -1,4 +1,6 @@
-"""Live sliders: drag one number and the figure above the cell's output redraws in place.
+"""Live sliders and progress bars for notebooks that are also read without a kernel.
+
+Sliders: drag one number and the figure above the cell's output redraws in place.
 
 ``widgets.slider(draw_saturation, d_k=(1, 512, 64))`` shows a slider for ``d_k`` and the figure
 ``draw_saturation(d_k=64)``; moving the slider calls ``draw_saturation`` again with the new value
@@ -8,6 +10,11 @@ Made for notebooks that are also read without a kernel (static HTML, slides, nbv
 for the starting value is an ordinary PNG output, and the slider's text form says what it is
 ("Slider d_k: 1 to 512, now 64 — run the notebook to drag it"). Without ipywidgets the figure is
 still drawn. Used in notebooks 04, 05, 07 and 08.
+
+Progress: ``bar = widgets.progress(300, "training")`` shows a progress bar and a line of text that
+``bar.update(step, "loss 0.52")`` moves along while a loop runs (notebook 12). Its stored text form
+does not change while the loop runs ("Progress bar: training, 300 steps — run the notebook to watch
+it"), so the stored output is the same on every run; print the result after the loop.
 """
 
 from __future__ import annotations
@@ -21,14 +28,35 @@ import matplotlib.figure
 import matplotlib.pyplot as plt
 from IPython.display import display
 
-__all__ = ["slider", "SliderControls"]
+__all__ = ["slider", "SliderControls", "progress", "Progress"]
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 SHOWN_CHOICES = 12  # a longer list of choices is shortened with "…" in the text form
 _FIRST = object()  # a list of choices given alone starts at its first choice
 
 
-class SliderControls:
+class _LiveOrText:
+    """Displays as its ipywidgets ``widget`` in a kernel and as ``text()`` everywhere else (a static
+    notebook, nbval, slides): the widget view and the text go out together in one output."""
+
+    widget: Any
+
+    def text(self) -> str:
+        raise NotImplementedError
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        bundle: dict[str, Any] = {"text/plain": self.text()}
+        if self.widget is not None:
+            view = (self.widget._repr_mimebundle_() or {}).get(WIDGET_VIEW)
+            if view is not None:
+                bundle[WIDGET_VIEW] = view
+        return bundle
+
+    def __repr__(self) -> str:
+        return self.text()
+
+
+class SliderControls(_LiveOrText):
     """What ``slider`` displays above the figure: the live ipywidgets slider in a kernel
     (``widget``, None without ipywidgets) and a plain-text description everywhere else."""
 
@@ -51,17 +79,6 @@ class SliderControls:
             return f"Slider {self.name}: {', '.join(labels)}; now {now} — {how}"
         low, high = _number(self.spec["min"]), _number(self.spec["max"])
         return f"Slider {self.name}: {low} to {high}, now {_number(self.value)} — {how}"
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        bundle: dict[str, Any] = {"text/plain": self.text()}
-        if self.widget is not None:
-            view = (self.widget._repr_mimebundle_() or {}).get(WIDGET_VIEW)
-            if view is not None:
-                bundle[WIDGET_VIEW] = view
-        return bundle
-
-    def __repr__(self) -> str:
-        return self.text()
 
 
 def slider(draw: Callable[..., Any], /, **control: Any) -> None:
@@ -207,3 +224,54 @@ def _redraw(draw: Callable[..., Any], name: str, value: Any, handle: Any) -> Non
         display(shown)
     else:
         handle.update(shown)
+
+
+# ---------------------------------------------------------------- progress
+
+
+class Progress(_LiveOrText):
+    """What ``progress`` displays: the live ipywidgets bar and label in a kernel (``widget``, None without
+    ipywidgets) and a plain-text description everywhere else. ``update`` moves the live bar only."""
+
+    def __init__(self, total: int, label: str, widget: Any) -> None:
+        self.total, self.label, self.widget = total, label, widget
+        self.step, self.status = 0, ""
+
+    def update(self, step: int, status: str = "") -> None:
+        """Show that ``step`` of the ``total`` steps are done, with ``status`` (e.g. the loss) beside the bar."""
+        self.step, self.status = min(max(int(step), 0), self.total), str(status)
+        if self.widget is not None:
+            bar, text = self.widget.children
+            bar.value = self.step
+            text.value = f"{self.step}/{self.total}  {self.status}"
+
+    def text(self) -> str:
+        """One line for a reader without a kernel; it is fixed when shown, whatever the loop does later."""
+        how = "run the notebook to watch it" if self.widget is not None else "install ipywidgets to watch it"
+        return f"Progress bar: {self.label}, {self.total} steps — {how}"
+
+
+def progress(total: int, label: str) -> Progress:
+    """Show a progress bar for a loop of ``total`` steps and return it; call ``.update(step, status)`` in the loop.
+
+    In JupyterLab the bar and the status beside it move while the cell runs. Static outputs (nbval, the
+    site, slides) keep only the text form, "Progress bar: LABEL, TOTAL steps — run the notebook to watch
+    it", which does not depend on the run: print the results after the loop. Raises ValueError unless
+    ``total`` is a whole number >= 1. Used in notebook 12.
+    """
+    if isinstance(total, bool) or not isinstance(total, numbers.Integral) or total < 1:
+        raise ValueError(f"total must be a whole number of steps >= 1, but total={total!r}")
+    bar = Progress(int(total), str(label), _make_progress_widget(str(label), int(total)))
+    display(bar)
+    return bar
+
+
+def _make_progress_widget(label: str, total: int) -> Any:
+    """An ipywidgets bar with a status label beside it, or None where ipywidgets is not installed."""
+    try:
+        import ipywidgets
+    except ImportError:
+        return None
+    bar = ipywidgets.IntProgress(value=0, min=0, max=total, description=label,
+                                 style={"description_width": "initial"}, layout=ipywidgets.Layout(width="28em"))
+    return ipywidgets.HBox([bar, ipywidgets.Label(value=f"0/{total}")])

@@ -71,6 +71,8 @@ FUNCTION_CHECKS = {
     "cross_attention": exercises.check_cross_attention,
     "split_heads": exercises.check_split_heads,
     "multi_head_attention": exercises.check_multi_head_attention,
+    "softmax_backward": exercises.check_softmax_backward,
+    "weighted_sum_backward": exercises.check_weighted_sum_backward,
 }
 
 

@@ -255,3 +255,35 @@ def test_draw_must_return_a_figure(shown):
     with pytest.raises(TypeError, match=r"draw\(d_k=64\) returned NoneType; it must return the matplotlib Figure"):
         widgets.slider(draw, d_k=(1, 512, 64))
     assert shown == [], "nothing is shown when draw fails"
+
+
+# --- progress ------------------------------------------------------------------------------
+
+
+def test_progress_shows_a_bar_that_updates_and_a_fixed_text(shown):
+    bar = widgets.progress(300, "training")
+    ((shown_bar, display_id),) = shown
+    assert shown_bar is bar and display_id is None
+    text = "Progress bar: training, 300 steps — run the notebook to watch it"
+    assert bar.text() == text and repr(bar) == text
+    bar.update(150, "loss 0.52")
+    live_bar, label = bar.widget.children
+    assert (live_bar.value, live_bar.max, label.value) == (150, 300, "150/300  loss 0.52")
+    assert bar._repr_mimebundle_()["text/plain"] == text, "the stored text does not follow the loop"
+    assert WIDGET_VIEW in bar._repr_mimebundle_()
+    bar.update(999)
+    assert bar.step == 300 and live_bar.value == 300
+
+
+def test_progress_without_ipywidgets_shows_its_text(shown, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)
+    bar = widgets.progress(5, "training")
+    bar.update(3, "loss 1.0")
+    assert bar.widget is None and bar.step == 3
+    assert bar._repr_mimebundle_() == {"text/plain": "Progress bar: training, 5 steps — install ipywidgets to watch it"}
+
+
+@pytest.mark.parametrize("total", [0, -3, 2.5, True, "10"])
+def test_progress_needs_a_whole_number_of_steps(shown, total):
+    with pytest.raises(ValueError, match="total must be a whole number of steps >= 1"):
+        widgets.progress(total, "training")

@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy
 
-from .. import attention
+from .. import attention, grad
 from ..backend import to_numpy
 
 __all__ = [
@@ -371,6 +371,7 @@ def check_function(func: Any, reference: Callable[..., Any], cases: Sequence[tup
             return
         if isinstance(expected, tuple) and isinstance(got, list):
             got = tuple(got)  # a list of the right arrays is as natural as a tuple
+        rtol, atol = _loosened_for_float32(got, rtol, atol)
         detail = _compare(got, expected, returns, rtol, atol)
         if detail is not None:
             known = next((m.says for m in mistakes if m.matches(args, got, rtol, atol)), None)
@@ -388,6 +389,19 @@ def check_function(func: Any, reference: Callable[..., Any], cases: Sequence[tup
                                 "compute new arrays instead (x = x - m, not x -= m), so the caller's data stay as they were")
             return
     report(CORRECT, name, f"it agrees with course_lib on all {len(cases)} test inputs")
+
+
+def _loosened_for_float32(got: Any, rtol: float, atol: float) -> tuple[float, float]:
+    """Tolerances a learner's float32 (or float16) result can meet: a right answer computed in single
+    precision differs from the float64 reference in the 7th digit, and that is not a mistake."""
+    parts = got if isinstance(got, (tuple, list)) else (got,)
+    widths = [numpy.dtype(str(p.dtype).split(".")[-1]).itemsize for p in parts
+              if is_array(p) and str(p.dtype).split(".")[-1] in ("float16", "float32")]
+    if not widths:
+        return rtol, atol
+    if min(widths) == 2:
+        return max(rtol, 1e-2), max(atol, 1e-3)
+    return max(rtol, 1e-4), max(atol, 1e-6)
 
 
 def _reordered(got: Any, expected: Any, rtol: float, atol: float) -> bool:
@@ -417,7 +431,7 @@ def _compare(got: Any, expected: Any, returns: Sequence[str], rtol: float, atol:
 class Forbidden:
     """The shortcuts an exercise rules out, and what the exercise asks instead.
 
-    ``library``: names of ``course_lib.attention`` functions the learner's code must not call (caught at
+    ``library``: names of ``course_lib.attention`` or ``course_lib.grad`` functions the learner's code must not call (caught at
     run time: while the learner's function runs, those names point to wires that record a call made from
     outside course_lib). ``when`` may narrow a name to some calls, e.g. only with ``causal=True``.
     ``operators`` ("@") and ``names`` (e.g. "einsum", "dot") are read from the compiled code of the
@@ -436,7 +450,7 @@ class Forbidden:
         """The first forbidden operator or name in the code of ``func`` (and the notebook functions it calls);
         ``func`` being a forbidden library function itself counts too."""
         for name in self.library:
-            if func is getattr(attention, name):
+            if func is _library_function(name):
                 return f"course_lib's `{name}` itself"
         for code in _codes(func):
             for instruction in dis.get_instructions(code):
@@ -451,9 +465,9 @@ class Forbidden:
     def tripwires(self, func: Callable[..., Any]) -> Iterator[list[str]]:
         """While active, calls of the forbidden course_lib functions from outside course_lib are recorded."""
         calls: list[str] = []
-        originals = {id(getattr(attention, name)): (getattr(attention, name), name) for name in self.library}
+        originals = {id(_library_function(name)): (_library_function(name), name) for name in self.library}
         wires = {key: self._wire(original, name, calls) for key, (original, name) in originals.items()}
-        namespaces = [getattr(func, "__globals__", {}), vars(attention), vars(sys.modules["course_lib"])]
+        namespaces = [getattr(func, "__globals__", {}), vars(attention), vars(grad), vars(sys.modules["course_lib"])]
         patched = []
         for namespace in namespaces:
             for key, value in list(namespace.items()):
@@ -477,6 +491,11 @@ class Forbidden:
             return original(*args, **kwargs)
 
         return wire
+
+
+def _library_function(name: str) -> Callable[..., Any]:
+    """The course_lib function called ``name``: a forward step (attention) or a backward one (grad)."""
+    return getattr(attention, name) if hasattr(attention, name) else getattr(grad, name)
 
 
 def _is_matmul(instruction: dis.Instruction) -> bool:

@@ -1,0 +1,132 @@
+"""The checks of Part III (notebooks 12-13): each verdict fires — right, placeholder, every refused
+shortcut, every named mistake — and no wrong answer is told the solution."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from course_lib import exercises, grad, softmax
+from conftest import assert_wrong, placeholder, run
+
+pytestmark = pytest.mark.usefixtures("numpy_backend")
+
+
+# ---------------------------------------------------------------- 12: the softmax backward
+
+
+def softmax_backward(p, g):
+    return p * (g - np.sum(p * g, axis=-1, keepdims=True))
+
+
+def by_the_jacobian(p, g):
+    """The slow, right route: build J = diag(p) − p pᵀ for every row."""
+    out = np.empty_like(p)
+    for row in np.ndindex(*p.shape[:-1]):
+        out[row] = (np.diag(p[row]) - np.outer(p[row], p[row])) @ g[row]
+    return out
+
+
+def test_softmax_backward(capsys):
+    assert run(capsys, exercises.check_softmax_backward, softmax_backward).startswith("✅ Correct")
+    assert run(capsys, exercises.check_softmax_backward, by_the_jacobian).startswith("✅ Correct")
+    assert run(capsys, exercises.check_softmax_backward, placeholder).startswith("⏳ Not attempted yet")
+    assert run(capsys, exercises.check_softmax_backward, ...).startswith("⏳ Not attempted yet")
+
+
+def measured(p, g):
+    """The gradient measured by finite differences instead of computed: the referee used as the answer."""
+    return grad.numerical_gradient(lambda s: np.sum(softmax(s) * g), np.log(p))
+
+
+@pytest.mark.parametrize("shortcut, says", [
+    (grad.softmax_backward, "`softmax_backward`"),
+    (lambda p, g: grad.softmax_backward(p, g), "`softmax_backward`"),
+    (measured, "`numerical_gradient`"),
+], ids=["itself", "called", "finite differences"])
+def test_softmax_backward_refuses_the_library(capsys, shortcut, says):
+    assert_wrong(run(capsys, exercises.check_softmax_backward, shortcut),
+                 f"course_lib's {says}", "the gradient computed from the formula")
+
+
+def test_a_right_answer_in_float32_is_right(capsys):
+    check = exercises.check_softmax_backward
+    assert run(capsys, check, lambda p, g: softmax_backward(p.astype(np.float32), g.astype(np.float32))).startswith("✅")
+    twice = lambda w, v, g: weighted_sum_backward(*(a.astype(np.float32) for a in (w, v, g)))  # noqa: E731
+    assert run(capsys, exercises.check_weighted_sum_backward, twice).startswith("✅")
+    wrong = lambda w, v, g: weighted_sum_backward(*(a.astype(np.float32) for a in (w, 1.001 * v, g)))  # noqa: E731
+    assert_wrong(run(capsys, exercises.check_weighted_sum_backward, wrong), "`grad_weights` differs")
+
+
+@pytest.mark.parametrize("mistake, says", [
+    (lambda p, g: p * (1 - p) * g, "the Jacobian's diagonal only"),
+    (lambda p, g: p * (g + np.sum(p * g, axis=-1, keepdims=True)), "a sign flipped"),
+    (lambda p, g: -softmax_backward(p, g), "the whole gradient with the wrong sign"),
+    (lambda p, g: g - np.sum(p * g, axis=-1, keepdims=True), "without the factor p_i in front"),
+    (lambda p, g: p * g, "p ⊙ g alone"),
+    (lambda p, g: p * (g - np.sum(p * g, axis=0, keepdims=True)), "taken down the columns"),
+    (lambda p, g: p * (g - np.sum(p * g, axis=-1)), "lined up with the wrong axis"),
+    (lambda p, g: p * (g - g.sum(-1, keepdims=True)), "Σ_j p̄_j without the weights"),
+    (lambda p, g: p * (g - (p * g).sum()), "one sum over the whole array"),
+    (lambda p, g: p * (g - (p * g).mean(-1, keepdims=True)), "a mean where the formula has a sum"),
+])
+def test_softmax_backward_names_mistakes(capsys, mistake, says):
+    out = run(capsys, exercises.check_softmax_backward, mistake)
+    assert_wrong(out, "this looks like ", says)
+    assert "np.sum" not in out and "keepdims=True) so" not in out.split("Hint")[-1]
+
+
+def test_softmax_backward_other_wrong_answers_get_the_hint(capsys):
+    assert_wrong(run(capsys, exercises.check_softmax_backward, lambda p, g: p * (g - 0.5)),
+                 "each row of the answer must sum to 0")
+    assert_wrong(run(capsys, exercises.check_softmax_backward, lambda p, g: p[..., :-1]), "expected shape (5,), got shape (4,)")
+
+
+# ---------------------------------------------------------------- 12: the gradient of the weighted sum
+
+
+def T(x):
+    return np.swapaxes(x, -1, -2)
+
+
+def weighted_sum_backward(weights, v, grad_out):
+    return grad_out @ T(v), T(weights) @ grad_out
+
+
+def test_weighted_sum_backward(capsys):
+    check = exercises.check_weighted_sum_backward
+    assert run(capsys, check, weighted_sum_backward).startswith("✅ Correct")
+    assert run(capsys, check, lambda w, v, g: list(weighted_sum_backward(w, v, g))).startswith("✅ Correct")
+    einsum = lambda w, v, g: (np.einsum("...id,...jd->...ij", g, v), np.einsum("...ij,...id->...jd", w, g))  # noqa: E731
+    assert run(capsys, check, einsum).startswith("✅ Correct")
+    assert run(capsys, check, placeholder).startswith("⏳ Not attempted yet")
+
+
+def test_weighted_sum_backward_refuses_attention_backward(capsys):
+    def shortcut(weights, v, grad_out):
+        grad.attention_backward(np.ones((1, 1)), np.ones((1, 1)), np.ones((1, 1)), np.ones((1, 1)))
+        return weighted_sum_backward(weights, v, grad_out)
+
+    assert_wrong(run(capsys, exercises.check_weighted_sum_backward, shortcut),
+                 "course_lib's `attention_backward`", "the two gradients written out")
+
+
+@pytest.mark.parametrize("mistake, says", [
+    (lambda w, v, g: (g @ v, T(w) @ g), "grad_weights without the transpose of v"),
+    (lambda w, v, g: (g @ T(v), w @ g), "grad_v without the transpose of the weights"),
+    (lambda w, v, g: (g @ v, w @ g), "both gradients without their transposes"),
+    (lambda w, v, g: (T(v) @ g, g @ T(w)), "the factors of each product in the wrong order"),
+    (lambda w, v, g: (T(w) @ g, g @ T(v)), "the right arrays in the wrong order: return (grad_weights, grad_v)"),
+    (lambda w, v, g: (g @ v.T, w.T @ g), ".T on a batch: "),
+    (lambda w, v, g: (g @ v.T, T(w) @ g), ".T on a batch (for v)"),
+    (lambda w, v, g: (g @ T(v), w.T @ g), ".T on a batch (for the weights)"),
+])
+def test_weighted_sum_backward_names_mistakes(capsys, mistake, says):
+    assert_wrong(run(capsys, exercises.check_weighted_sum_backward, mistake), "this looks like ", says)
+
+
+def test_weighted_sum_backward_other_wrong_answers(capsys):
+    check = exercises.check_weighted_sum_backward
+    assert_wrong(run(capsys, check, lambda w, v, g: weighted_sum_backward(w, v, g)[0]), "expected it to return 2 values")
+    assert_wrong(run(capsys, check, lambda w, v, g: (g @ T(v), 2 * T(w) @ g)), "`grad_v` differs",
+                 "a gradient has the shape of what it is the gradient of")
