@@ -12,7 +12,7 @@ STUDENT_DIR := student
 # pytest options for the notebooks: always the current environment's kernel
 NBVAL := --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
 
-.PHONY: lab test test-lib test-notebooks test-student notebooks student slides site grade clean
+.PHONY: lab test test-lib test-notebooks test-student test-gpu bench notebooks student slides site grade clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,21 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	@# Build Matplotlib's font cache now, so its one-time notice never lands in a notebook's output.
 	$(BIN)/python -c "import matplotlib.pyplot"
+	@touch $@ $(VENV)/.installed
+
+$(VENV)/.installed-gpu: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test,gpu]"
+	$(BIN)/python -c "import matplotlib.pyplot"
+	@touch $@ $(VENV)/.installed-test $(VENV)/.installed
+
+# PyTorch, for `make bench` only. On Linux, PyPI's torch is the CUDA build (several GB with its
+# nvidia-* libraries); a machine without an NVIDIA GPU gets the CPU build (about 190 MB) from
+# PyTorch's own index instead, which pip prefers (2.x.y+cpu sorts above 2.x.y). Behind a mirror,
+# set TORCH_INDEX (or PIP_EXTRA_INDEX_URL) to its copy of that index; TORCH_INDEX= uses PyPI's alone.
+TORCH_INDEX ?= $(if $(wildcard /dev/nvidia0),,https://download.pytorch.org/whl/cpu)
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[bench]" $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 	@touch $@ $(VENV)/.installed
 
 # jupyter-config/ comes first on Jupyter's config path: its labconfig/page_config.json turns off
@@ -45,6 +60,32 @@ test-notebooks: $(VENV)/.installed-test
 
 test-student: student
 	$(BIN)/python -m pytest --nbval-lax $(NBVAL) $(STUDENT_DIR)
+
+# Stops at once, with the reason, where CuPy cannot run on a GPU here.
+define REQUIRE_GPU
+import sys
+from course_lib import backend
+try:
+    cupy = backend.use("cupy")
+except backend.BackendUnavailableError as err:
+    why = str(err).replace(backend.FALLBACK_HINT, "").strip()
+    sys.exit(f"make test-gpu needs CuPy on a usable NVIDIA GPU; here: {why} (make test runs everything on NumPy.)")
+print("GPU:", cupy.cuda.runtime.getDeviceProperties(0)["name"].decode())
+endef
+export REQUIRE_GPU
+
+# The library tests and every notebook on the GPU (CuPy). A CuPy case may not be skipped
+# (COURSE_REQUIRE_GPU); the notebooks run under --nbval-lax, as a GPU's floats differ from the
+# stored outputs in their last digits.
+test-gpu: $(VENV)/.installed-gpu
+	$(BIN)/python -c "$$REQUIRE_GPU"
+	COURSE_LIB_BACKEND=cupy COURSE_REQUIRE_GPU=1 $(BIN)/python -m pytest tests
+	COURSE_LIB_BACKEND=cupy $(BIN)/python -m pytest --nbval-lax $(NBVAL) $(NOTEBOOKS)
+
+# Tiled attention against PyTorch's and the readable one: a table of figures, and issue 11's targets
+# (bench/attention_bench.py; BENCH_REPEAT=n runs per case). Asserts nothing.
+bench: $(VENV)/.installed-bench
+	$(BIN)/python bench/attention_bench.py
 
 # Each notebook in a fresh kernel, outputs stored; no timing metadata and one stream
 # output per cell, so that re-executing an unchanged notebook changes nothing.

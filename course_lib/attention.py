@@ -90,6 +90,16 @@ def _check_t_k(k: Array, v: Array, k_arg: str = "k") -> None:
         )
 
 
+def _as_qkv(xp: Any, q: Array, k: Array, v: Array) -> tuple[Array, Array, Array, tuple[int, ...]]:
+    """q, k, v as real floating arrays, checked against each other; and their broadcast batch shape."""
+    q, k, v = _as_float(xp, q, "q"), _as_float(xp, k, "k"), _as_float(xp, v, "v")
+    for x, arg, layout in ((q, "q", "(..., T_q, d_k)"), (k, "k", "(..., T_k, d_k)"), (v, "v", "(..., T_k, d_v)")):
+        _need_ndim(x, arg, 2, layout)
+    _check_d_k(q, k)
+    _check_t_k(k, v)
+    return q, k, v, _batch_shape(q=q, k=k, v=v)
+
+
 def _as_mask(xp: Any, mask: Array, scores_shape: tuple[int, ...]) -> Array:
     """Validate a boolean or floating mask against the scores' shape (..., T_q, T_k)."""
     mask = xp.asarray(mask)
@@ -196,9 +206,10 @@ def softmax(x: Array, axis: int = -1, mask: Array | None = None) -> Array:
 
     Shapes: x (...) -> weights of the same shape, each slice along ``axis`` summing to 1.
     ``mask`` (boolean: True = keep; floating: added to x) broadcasts to x.shape; masked
-    entries get weight 0 and a slice with every entry masked is all zeros (never NaN).
-    NaN in x propagates. Raises ValueError for a bad axis or a mask that does not
-    broadcast, TypeError for non-real input or a mask that is neither boolean nor floating.
+    entries get weight 0 and a slice with every entry masked is all zeros (never NaN); an
+    axis of length 0 gives an empty result. NaN in x propagates. Raises ValueError for a
+    bad axis or a mask that does not broadcast, TypeError for non-real input or a mask
+    that is neither boolean nor floating.
     Taught in notebook 05.
     """
     xp = namespace(x, mask)
@@ -208,6 +219,8 @@ def softmax(x: Array, axis: int = -1, mask: Array | None = None) -> Array:
     if mask is not None:
         mask = _as_mask(xp, mask, tuple(x.shape))
     x = _masked_scores(xp, x, mask)
+    if x.shape[axis] == 0:
+        return xp.zeros_like(x)  # nothing along the axis (no keys at all): an empty result
     top = xp.max(x, axis=axis, keepdims=True)
     top = xp.where(top == -math.inf, xp.zeros_like(top), top)  # a fully masked slice: avoid −inf − (−inf)
     e = xp.exp(x - top)  # the largest entry becomes exp(0) = 1: nothing overflows
@@ -250,19 +263,16 @@ def scaled_dot_product_attention(
     -> out (..., T_q, d_v), weights (..., T_q, T_k).
     ``mask``: boolean (True = may attend) or floating (added to the scores), broadcast to
     (..., T_q, T_k). ``causal=True``: query i sees keys 0..i (top-left aligned), combined
-    with ``mask``. ``scale`` replaces 1/√d_k. A query with every key masked gets zero
-    weights and a zero output. Raises ValueError for mismatched d_k or T_k, too few
-    dimensions or a mask that does not broadcast; TypeError for non-real or mixed arrays.
+    with ``mask``. ``scale`` replaces 1/√d_k. A query with every key masked, or no keys at
+    all (T_k = 0), gets zero weights and a zero output. Raises ValueError for mismatched
+    d_k or T_k, too few dimensions or a mask that does not broadcast; TypeError for
+    non-real or mixed arrays.
     Taught in notebook 07.
     """
     xp = namespace(q, k, v, mask)
-    q, k, v = _as_float(xp, q, "q"), _as_float(xp, k, "k"), _as_float(xp, v, "v")
-    for x, arg, layout in ((q, "q", "(..., T_q, d_k)"), (k, "k", "(..., T_k, d_k)"), (v, "v", "(..., T_k, d_v)")):
-        _need_ndim(x, arg, 2, layout)
-    _check_d_k(q, k)
-    _check_t_k(k, v)
+    q, k, v, batch = _as_qkv(xp, q, k, v)
     t_q, t_k, d_k = q.shape[-2], k.shape[-2], q.shape[-1]
-    scores_shape = _batch_shape(q=q, k=k, v=v) + (t_q, t_k)
+    scores_shape = batch + (t_q, t_k)
     if mask is not None:
         mask = _as_mask(xp, mask, scores_shape)
     mask = _combined_mask(xp, mask, causal, t_q, t_k)

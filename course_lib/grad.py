@@ -23,9 +23,7 @@ from typing import Any, Callable
 
 import numpy
 
-from .attention import (
-    _as_float, _as_mask, _batch_shape, _check_d_k, _check_t_k, _combined_mask, _need_ndim, softmax,
-)
+from .attention import _as_float, _as_mask, _as_qkv, _combined_mask, softmax
 from .backend import namespace
 
 __all__ = ["softmax_backward", "attention_backward", "numerical_gradient"]
@@ -91,14 +89,9 @@ def attention_backward(
     Taught in notebook 12.
     """
     xp = namespace(q, k, v, grad_out, mask)
-    q, k, v = _as_float(xp, q, "q"), _as_float(xp, k, "k"), _as_float(xp, v, "v")
+    q, k, v, batch = _as_qkv(xp, q, k, v)
     grad_out = _as_float(xp, grad_out, "grad_out")
-    for x, arg, layout in ((q, "q", "(..., T_q, d_k)"), (k, "k", "(..., T_k, d_k)"), (v, "v", "(..., T_k, d_v)")):
-        _need_ndim(x, arg, 2, layout)
-    _check_d_k(q, k)
-    _check_t_k(k, v)
     t_q, t_k, d_k, d_v = q.shape[-2], k.shape[-2], q.shape[-1], v.shape[-1]
-    batch = _batch_shape(q=q, k=k, v=v)
     out_shape = batch + (t_q, d_v)
     if tuple(grad_out.shape) != out_shape:
         raise ValueError(

@@ -1,7 +1,8 @@
 """Shared fixtures: every library test body runs once per array backend.
 
 ``xp`` gives the array module of a backend: NumPy always; CuPy only where it imports
-and a GPU is usable (otherwise the case is skipped with the reason); and
+and a GPU is usable (otherwise the case is skipped with the reason, or, with
+COURSE_REQUIRE_GPU=1 as `make test-gpu` sets it, the whole run stops with it); and
 array-api-strict, a minimal implementation of the array API standard, which fails on
 any call outside the standard and so catches on a CPU the code that would break on a
 GPU library (as SciPy's test suite does).
@@ -37,6 +38,14 @@ def _cupy_or_reason():
 
 
 _CUPY, _CUPY_REASON = _cupy_or_reason()
+REQUIRE_GPU = os.environ.get("COURSE_REQUIRE_GPU", "").strip() not in ("", "0")
+
+
+def pytest_sessionstart(session):
+    """COURSE_REQUIRE_GPU=1 (`make test-gpu`): no usable GPU is an error, not a row of skipped cases."""
+    if REQUIRE_GPU and _CUPY is None:
+        pytest.exit(f"COURSE_REQUIRE_GPU is set, but the CuPy cases cannot run: {_CUPY_REASON}", returncode=1)
+
 
 BACKENDS = [
     pytest.param("numpy", id="numpy"),

@@ -147,6 +147,20 @@ def test_nan_in_a_masked_position_is_ignored(xp):
     close(weights, [[0.0, 1.0]])
 
 
+def test_softmax_along_an_empty_axis_is_empty(xp):
+    weights = cl.softmax(xp.asarray(numpy.ones((3, 0))))
+    assert weights.shape == (3, 0)
+    assert cl.softmax(xp.asarray(numpy.ones((0, 4))), axis=0).shape == (0, 4)
+
+
+def test_no_keys_at_all_give_a_zero_output_and_empty_weights(xp):
+    q, k, v = arr(xp, numpy.ones((2, 3, 4))), arr(xp, numpy.ones((2, 0, 4))), arr(xp, numpy.ones((2, 0, 5)))
+    for mask, causal in ((None, False), (None, True), (xp.asarray(numpy.ones((3, 0), dtype=bool)), False)):
+        out, weights = cl.scaled_dot_product_attention(q, k, v, mask, causal=causal)
+        assert out.shape == (2, 3, 5) and weights.shape == (2, 3, 0)
+        assert (host(out) == 0).all()
+
+
 def test_causal_mask_is_top_left_aligned(xp_backend):
     expected = [[True, False, False, False], [True, True, False, False]]
     assert host(cl.causal_mask(2, 4)).tolist() == expected

@@ -1,7 +1,8 @@
 """The conda environment files and pyproject.toml (pip) must name the same packages.
 
 environment.yml (conda, Binder) holds the dependencies and the test extra; environment-gpu.yml,
-for machines with an NVIDIA GPU, holds those and the gpu extra.
+for machines with an NVIDIA GPU, holds those and the gpu extra. The bench extra (PyTorch) is in
+neither: only `make bench` needs it, and installs it with pip.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ def _requirement(text: str) -> tuple[str, str]:
 
 
 ENVIRONMENTS = {"environment.yml": ("", "test"), "environment-gpu.yml": ("", "test", "gpu")}
+# Extras that no conda environment holds, and why.
+PIP_ONLY_EXTRAS = {"bench": "PyTorch, to compare with in `make bench`, which installs it; the course never imports it"}
 
 
 def pyproject_packages(extras: tuple[str, ...] = ("", "test", "gpu")) -> dict[str, str]:
@@ -76,3 +79,15 @@ def test_python_versions_agree(file):
 @pytest.mark.parametrize("file", ENVIRONMENTS)
 def test_environment_installs_the_course_itself(file):
     assert re.search(r"^\s+- -e \.$", (ROOT / file).read_text(), re.M)
+
+
+def test_every_extra_is_in_an_environment_or_named_pip_only():
+    extras = set(importlib.metadata.metadata("attention-course").get_all("Provides-Extra"))
+    in_environments = {extra for extras in ENVIRONMENTS.values() for extra in extras if extra}
+    assert extras == in_environments | set(PIP_ONLY_EXTRAS)
+
+
+@pytest.mark.parametrize("file", ENVIRONMENTS)
+def test_no_environment_holds_a_pip_only_extra(file):
+    pip_only = pyproject_packages(tuple(PIP_ONLY_EXTRAS))
+    assert pip_only and not set(environment_packages(file)) & set(pip_only)

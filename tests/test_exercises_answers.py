@@ -52,6 +52,8 @@ VALUE_CHECKS = {
     "top_tokens_for_go": exercises.check_top_tokens_for_go,
     "top_book": exercises.check_top_book,
     "reversal_w_q": exercises.check_reversal_w_q,
+    "attention_cost (memory)": lambda answer: exercises.check_attention_cost(answer, ...),
+    "attention_cost (work)": lambda answer: exercises.check_attention_cost(..., answer),
 }
 
 FUNCTION_CHECKS = {
@@ -73,6 +75,7 @@ FUNCTION_CHECKS = {
     "multi_head_attention": exercises.check_multi_head_attention,
     "softmax_backward": exercises.check_softmax_backward,
     "weighted_sum_backward": exercises.check_weighted_sum_backward,
+    "online_softmax_update": exercises.check_online_softmax_update,
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from course_lib import exercises, grad, softmax
+from course_lib import exercises, grad, softmax, tiled
 from conftest import assert_wrong, placeholder, run
 
 pytestmark = pytest.mark.usefixtures("numpy_backend")
@@ -130,3 +130,89 @@ def test_weighted_sum_backward_other_wrong_answers(capsys):
     assert_wrong(run(capsys, check, lambda w, v, g: weighted_sum_backward(w, v, g)[0]), "expected it to return 2 values")
     assert_wrong(run(capsys, check, lambda w, v, g: (g @ T(v), 2 * T(w) @ g)), "`grad_v` differs",
                  "a gradient has the shape of what it is the gradient of")
+
+
+# ---------------------------------------------------------------- 13: the online-softmax update
+
+
+def update(m, l, acc, scores, v, *, rescale_l=True, rescale_acc=True, flipped=False, block_max=False, safe=True,
+           normalise=False):
+    """The update, with switches for the typical slips."""
+    m_new = scores.max(-1) if block_max else np.maximum(m, scores.max(-1))
+    shift = np.where(np.isneginf(m_new), 0.0, m_new) if safe else m_new
+    with np.errstate(invalid="ignore"):
+        p = np.exp(scores - shift[..., None])
+        r = np.exp(shift - m) if flipped else np.exp(m - shift)
+    l_new = (r if rescale_l else 1.0) * l + p.sum(-1)
+    acc_new = (r[..., None] if rescale_acc else 1.0) * acc + p @ v
+    if normalise:
+        acc_new = acc_new / np.where(l_new == 0, 1.0, l_new)[..., None]
+    return m_new, l_new, acc_new
+
+
+def test_online_softmax_update(capsys):
+    check = exercises.check_online_softmax_update
+    assert run(capsys, check, update).startswith("✅ Correct")
+    assert run(capsys, check, lambda *a: list(update(*a))).startswith("✅ Correct")
+    assert run(capsys, check, placeholder).startswith("⏳ Not attempted yet")
+
+
+@pytest.mark.parametrize("shortcut, says", [
+    (tiled.online_softmax_update, "`online_softmax_update` itself"),
+    (lambda *a: tiled.online_softmax_update(*a), "`online_softmax_update`"),
+], ids=["itself", "called"])
+def test_online_softmax_update_refuses_the_library(capsys, shortcut, says):
+    assert_wrong(run(capsys, exercises.check_online_softmax_update, shortcut), f"course_lib's {says}",
+                 "the update written out")
+
+
+@pytest.mark.parametrize("switches, says", [
+    ({"rescale_l": False, "rescale_acc": False}, "no rescaling at all"),
+    ({"rescale_acc": False}, "acc not rescaled"),
+    ({"rescale_l": False}, "l not rescaled"),
+    ({"flipped": True}, "the rescaling factor upside down"),
+    ({"block_max": True}, "the new maximum taken over this block only"),
+    ({"normalise": True}, "acc divided by l at each step"),
+    ({"safe": False}, "NaN for a query that has seen no key yet"),
+])
+def test_online_softmax_update_names_mistakes(capsys, switches, says):
+    out = run(capsys, exercises.check_online_softmax_update, lambda *a: update(*a, **switches))
+    assert_wrong(out, "this looks like ", says)
+
+
+def test_online_softmax_update_other_wrong_answers_get_the_hint(capsys):
+    out = run(capsys, exercises.check_online_softmax_update, lambda m, l, acc, s, v: (m, l, acc))
+    assert_wrong(out, "m_new is the larger of m and this block's largest score")
+
+
+# ---------------------------------------------------------------- 13: the cost, predicted
+
+
+def test_attention_cost(capsys):
+    check = exercises.check_attention_cost
+    out = run(capsys, lambda a: check(*a), (2048, 137.438953472))
+    assert out.count("✅ Correct") == 2, out
+    out = run(capsys, lambda a: check(*a), (np.float32(2048.0), np.array(137.44)))
+    assert out.count("✅ Correct") == 2, out
+    out = run(capsys, lambda a: check(*a), (..., ...))
+    assert out.count("⏳ Not attempted yet") == 2, out
+
+
+@pytest.mark.parametrize("mib, says", [
+    (256, "one head's scores"), (4096, "8 bytes per score"), (512, "one byte per score"),
+    (2147.483648, "MB (10⁶ bytes)"), (2048 * 2**20, "in bytes"), (16, "the size of q"),
+    (1000, "the scores of one head are a T × T array"),
+])
+def test_attention_cost_names_memory_mistakes(capsys, mib, says):
+    out = run(capsys, lambda a: exercises.check_attention_cost(*a), (mib, 137.438953472))
+    assert "❌ Not yet: scores_mib" in out and says in out, out
+    assert "2048" not in out.replace(str(mib), ""), "the verdict never prints the expected number"
+
+
+@pytest.mark.parametrize("gflop, says", [
+    (68.719476736, "counts only QKᵀ"), (17.179869184, "one head's work"), (137.438953472e9, "in operations"),
+    (34.359738368, "that is B·T²·d"), (1.0, "put B = 8 heads"),
+])
+def test_attention_cost_names_work_mistakes(capsys, gflop, says):
+    out = run(capsys, lambda a: exercises.check_attention_cost(*a), (2048, gflop))
+    assert "❌ Not yet: gflop" in out and says in out, out

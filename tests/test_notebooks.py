@@ -56,7 +56,11 @@ def test_ends_with_a_summary_and_a_link_onward(notebook):
     assert re.search(r"^## Summary", markdown, re.M)
     assert re.search(r"^## Next", markdown, re.M)
     number = int(notebook.name[:2])
-    assert f"{number + 1:02d}_" in markdown.split("## Next", 1)[1], "the Next section links the next notebook"
+    onward = markdown.split("## Next", 1)[1]
+    if notebook == NOTEBOOKS[-1]:  # the last notebook leads back to the start
+        assert "00_welcome.ipynb" in onward, "the last notebook's Next section leads back to 00"
+    else:
+        assert f"{number + 1:02d}_" in onward, "the Next section links the next notebook"
 
 
 def test_every_exercise_is_followed_by_its_check(notebook):

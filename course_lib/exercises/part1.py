@@ -13,8 +13,8 @@ import numpy
 from .. import attention, backend, data
 from ..backend import to_numpy
 from .verdict import (
-    CORRECT, NOT_ATTEMPTED, REPLACE_DOTS, WRONG, Forbidden, Mistake, as_number, as_numpy, as_strings,
-    check_array, check_function, check_pick, never_raises, read_answer, report,
+    CORRECT, NOT_ATTEMPTED, REPLACE_DOTS, WRONG, Forbidden, Mistake, as_numpy, as_strings,
+    check_array, check_function, check_pick, judge_prediction, never_raises, read_answer, report,
 )
 
 __all__ = [
@@ -346,16 +346,8 @@ def check_score_std(std_unscaled: Any, std_scaled: Any) -> None:
     expected_scaled = float(attention.scale_scores(numpy.asarray(expected_unscaled), d_k))  # divided by √d_k
 
     def judge(got: Any, expected: float, name: str, mistakes: dict[float, str], hint: str) -> None:
-        number = read_answer(got, as_number, name=name, form="a number", hint=hint)
-        if number is None:
-            return
-        if numpy.isclose(number, expected, rtol=1e-6, atol=0.0):
-            report(CORRECT, name, f"{expected!r}")
-            return
-        known = [why for value, why in mistakes.items() if numpy.isclose(number, value, rtol=1e-6, atol=0.0)]
-        if not known and numpy.isclose(number, expected, rtol=0.1, atol=0.0):
-            known = ["that looks like a measured value; the exercise asks for the exact value the formula predicts"]
-        report(WRONG, name, f"got {number:g}" + (f": {known[0]}" if known else ""), hint)
+        judge_prediction(got, expected, name=name, mistakes=mistakes, hint=hint, near="that looks like a measured "
+                         "value; the exercise asks for the exact value the formula predicts")
 
     judge(std_unscaled, expected_unscaled, "std_unscaled",
           {float(d_k): "that is the variance of q·k, not its standard deviation",

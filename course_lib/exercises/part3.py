@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
-from .. import attention, grad
+import numpy
+
+from .. import attention, backend, grad, tiled
 from ..backend import namespace
 from .part2 import _random_cases
-from .verdict import Forbidden, Mistake, check_function
+from .verdict import Forbidden, Mistake, check_function, judge_prediction, never_raises
 
 __all__ = [
     "check_softmax_backward",
     "check_weighted_sum_backward",
+    "check_attention_cost",
+    "check_online_softmax_update",
 ]
 
 
@@ -109,3 +114,111 @@ def check_weighted_sum_backward(func: Callable[..., Any]) -> None:
 
 
 # ---------------------------------------------------------------- notebook 13: attention at scale
+
+
+@never_raises
+def check_attention_cost(scores_mib: Any, gflop: Any) -> None:
+    """13: for 8 heads of T = 8192 tokens with d = 64 in float32, the MiB that all the heads' scores take at once
+    and the GFLOP (10⁹ operations) of the whole attention, 4·B·T²·d. A wrong number is told which slip it
+    looks like, never the expected number: the exercise is the prediction."""
+    heads, t, d = 8, 8192, 64
+    expected_mib = heads * t * t * 4 / 2**20  # float32: 4 bytes per score
+    expected_gflop = 4 * heads * t * t * d / 1e9
+
+    judge_prediction(scores_mib, expected_mib, name="scores_mib", rtol=1e-3, mistakes={
+        expected_mib / heads: "that is one head's scores; all 8 heads' scores exist at once",
+        expected_mib * 2: "that counts 8 bytes per score (float64); float32 takes 4",
+        expected_mib / 4: "that counts one byte per score; a float32 number takes 4 bytes",
+        expected_mib * 2**20 / 1e6: "that is in MB (10⁶ bytes); a MiB is 2²⁰ = 1 048 576 bytes",
+        expected_mib * 2**20: "that is in bytes; a MiB is 2²⁰ bytes",
+        heads * t * d * 4 / 2**20: "that is the size of q (T × d per head), not of the scores (T × T per head)",
+    }, hint="the scores of one head are a T × T array; count the numbers, then the bytes, then divide by 2²⁰")
+    judge_prediction(gflop, expected_gflop, name="gflop", rtol=1e-3, mistakes={
+        expected_gflop / 2: "that counts only QKᵀ, or a multiply–add as one operation; 4·B·T²·d counts both products, "
+                            "a multiplication and an addition each",
+        expected_gflop / heads: "that is one head's work; the 8 heads each do it",
+        expected_gflop * 1e9: "that is in operations; a GFLOP is 10⁹ of them",
+        expected_gflop / 4: "that is B·T²·d; the formula is 4·B·T²·d",
+    }, hint="put B = 8 heads, T = 8192 and d = 64 into 4·B·T²·d and divide by 10⁹")
+
+
+def _online_cases() -> list[tuple]:
+    """(m, l, acc, scores, v): a first block (no key seen yet), a block whose maximum beats the old one (where
+    a missing rescale shows), one whose maximum does not, a batch, and last a query that has seen no key and
+    whose whole block is masked (where exp(−inf − (−inf)) = NaN shows)."""
+    rng = numpy.random.default_rng(13)
+    asarray = backend.asarray
+    cases = []
+    for shape, old_max in (((3, 4, 2), None), ((3, 4, 2), -1.0), ((2, 5, 3), 4.0), ((2, 3, 4, 2), 0.5)):
+        *batch, t_q, b_k, d_v = shape
+        scores = rng.normal(size=(*batch, t_q, b_k)) * 2 + 1
+        v = rng.normal(size=(*batch, b_k, d_v))
+        if old_max is None:  # the first block: the starting state
+            m, l, acc = numpy.full((*batch, t_q), -math.inf), numpy.zeros((*batch, t_q)), numpy.zeros((*batch, t_q, d_v))
+        else:
+            m = numpy.full((*batch, t_q), old_max) + rng.normal(size=(*batch, t_q)) * 0.1
+            l = rng.uniform(1.0, 3.0, size=(*batch, t_q))
+            acc = rng.normal(size=(*batch, t_q, d_v)) * l[..., None]
+        cases.append(tuple(asarray(a) for a in (m, l, acc, scores, v)))
+    scores = rng.normal(size=(3, 4))
+    scores[0] = -math.inf  # query 0: this whole block is masked ...
+    scores[1, 2:] = -math.inf  # query 1: half of it
+    m, l, acc = numpy.array([-math.inf, 0.3, -math.inf]), numpy.array([0.0, 1.5, 0.0]), numpy.zeros((3, 2))  # ... and it saw no key before
+    acc[1] = [0.4, -0.2]
+    cases.append(tuple(asarray(a) for a in (m, l, acc, scores, rng.normal(size=(4, 2)))))
+    return cases
+
+
+def check_online_softmax_update(func: Callable[..., Any]) -> None:
+    """13: func(m, l, acc, scores, v) -> (m, l, acc) after one more block of keys (the online softmax).
+    Refused: course_lib.tiled's online_softmax_update and tiled_attention."""
+    xp = namespace()
+    exp, maximum, top = xp.exp, xp.maximum, lambda s: xp.max(s, axis=-1)  # noqa: E731
+
+    def safe(m_new: Any) -> Any:
+        return xp.where(m_new == -math.inf, xp.zeros_like(m_new), m_new)
+
+    def naive(m: Any, l: Any, acc: Any, s: Any, v: Any) -> tuple[Any, Any, Any]:  # right, except where m_new = −inf
+        m_new = maximum(m, top(s))
+        p, r = exp(s - m_new[..., None]), exp(m - m_new)
+        return m_new, r * l + xp.sum(p, axis=-1), r[..., None] * acc + p @ v
+
+    def variant(m: Any, l: Any, acc: Any, s: Any, v: Any, *, rescale_l: bool = True, rescale_acc: bool = True,
+                flipped: bool = False, block_max: bool = False) -> tuple[Any, Any, Any]:
+        m_new = top(s) if block_max else maximum(m, top(s))
+        m_safe = safe(m_new)
+        p = exp(s - m_safe[..., None])
+        r = exp(m_safe - m) if flipped else exp(m - m_safe)
+        return (m_new, (r if rescale_l else 1.0) * l + xp.sum(p, axis=-1),
+                (r[..., None] if rescale_acc else 1.0) * acc + p @ v)
+
+    def normalised(m: Any, l: Any, acc: Any, s: Any, v: Any) -> tuple[Any, Any, Any]:
+        m_new, l_new, acc_new = tiled.online_softmax_update(m, l, acc, s, v)
+        return m_new, l_new, acc_new / xp.where(l_new == 0, xp.ones_like(l_new), l_new)[..., None]
+
+    check_function(
+        func, tiled.online_softmax_update, _online_cases(), name="my_online_softmax_update()",
+        returns=("m", "l", "acc"),
+        forbid=Forbidden("for the update written out: new maximum, rescale, add this block",
+                         library=["online_softmax_update", "tiled_attention"]),
+        mistakes=[
+            Mistake("no rescaling at all: the old l and acc were sums of exp(score − m_old); once the maximum grows "
+                    "they must be multiplied by exp(m_old − m_new) to be sums of exp(score − m_new)",
+                    lambda *a: variant(*a, rescale_l=False, rescale_acc=False)),
+            Mistake("acc not rescaled: l was moved onto the new maximum but acc, a sum over the same keys, was not",
+                    lambda *a: variant(*a, rescale_acc=False)),
+            Mistake("l not rescaled: acc was moved onto the new maximum but l, a sum over the same keys, was not",
+                    lambda *a: variant(*a, rescale_l=False)),
+            Mistake("the rescaling factor upside down: exp(m_old − m_new) is at most 1, it shrinks the old sums",
+                    lambda *a: variant(*a, flipped=True)),
+            Mistake("the new maximum taken over this block only: m must be the largest score over every key seen so far",
+                    lambda *a: variant(*a, block_max=True)),
+            Mistake("acc divided by l at each step: keep acc a sum, exp(score − m) · v, and divide once, after the "
+                    "last block", normalised),
+            Mistake("NaN for a query that has seen no key yet: with m_new = −inf, exp(score − m_new) is exp(−inf − "
+                    "(−inf)) = NaN; use 0 in place of an m_new of −inf (as course_lib's softmax does for a fully "
+                    "masked row)", naive),
+        ],
+        hint="m_new is the larger of m and this block's largest score; exp(m − m_new) moves the old l and acc onto "
+             "m_new; then add this block's exp(scores − m_new) to l, and their product with v to acc",
+    )

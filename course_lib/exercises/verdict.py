@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy
 
-from .. import attention, grad
+from .. import attention, grad, tiled
 from ..backend import to_numpy
 
 __all__ = [
@@ -258,6 +258,22 @@ def read_answer(got: Any, reader: Callable[[Any], Any], *, name: str, form: str,
     return value
 
 
+def judge_prediction(got: Any, expected: float, *, name: str, mistakes: dict[float, str], hint: str,
+                     rtol: float = 1e-6, near: str = "") -> None:
+    """Verdict on a predicted number: right within ``rtol``; else the mistake whose value it matches (``mistakes``:
+    value -> what that slip is), or ``near`` when it is within 10 % of the answer; never the expected number."""
+    number = read_answer(got, as_number, name=name, form="a number", hint=hint)
+    if number is None:
+        return
+    if numpy.isclose(number, expected, rtol=rtol, atol=0.0):
+        report(CORRECT, name, f"{expected!r}")
+        return
+    known = [why for value, why in mistakes.items() if numpy.isclose(number, value, rtol=rtol, atol=0.0)]
+    if not known and near and numpy.isclose(number, expected, rtol=0.1, atol=0.0):
+        known = [near]
+    report(WRONG, name, f"got {number:g}" + (f": {known[0]}" if known else ""), hint)
+
+
 @never_raises
 def check_pick(got: Any, expected: str, options: Sequence[str], *, name: str, kind: str, listed_in: str,
                why_not: Callable[[str], str], hint: str, known: dict[str, str] | None = None) -> None:
@@ -431,7 +447,7 @@ def _compare(got: Any, expected: Any, returns: Sequence[str], rtol: float, atol:
 class Forbidden:
     """The shortcuts an exercise rules out, and what the exercise asks instead.
 
-    ``library``: names of ``course_lib.attention`` or ``course_lib.grad`` functions the learner's code must not call (caught at
+    ``library``: names of ``course_lib.attention``, ``grad`` or ``tiled`` functions the learner's code must not call (caught at
     run time: while the learner's function runs, those names point to wires that record a call made from
     outside course_lib). ``when`` may narrow a name to some calls, e.g. only with ``causal=True``.
     ``operators`` ("@") and ``names`` (e.g. "einsum", "dot") are read from the compiled code of the
@@ -467,7 +483,7 @@ class Forbidden:
         calls: list[str] = []
         originals = {id(_library_function(name)): (_library_function(name), name) for name in self.library}
         wires = {key: self._wire(original, name, calls) for key, (original, name) in originals.items()}
-        namespaces = [getattr(func, "__globals__", {}), vars(attention), vars(grad), vars(sys.modules["course_lib"])]
+        namespaces = [getattr(func, "__globals__", {}), vars(attention), vars(grad), vars(tiled), vars(sys.modules["course_lib"])]
         patched = []
         for namespace in namespaces:
             for key, value in list(namespace.items()):
@@ -494,8 +510,9 @@ class Forbidden:
 
 
 def _library_function(name: str) -> Callable[..., Any]:
-    """The course_lib function called ``name``: a forward step (attention) or a backward one (grad)."""
-    return getattr(attention, name) if hasattr(attention, name) else getattr(grad, name)
+    """The course_lib function called ``name``: in attention, grad or tiled (searched in that order)."""
+    module = next(m for m in (attention, grad, tiled) if hasattr(m, name))
+    return getattr(module, name)
 
 
 def _is_matmul(instruction: dis.Instruction) -> bool:
