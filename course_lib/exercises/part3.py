@@ -125,20 +125,24 @@ def check_attention_cost(scores_mib: Any, gflop: Any) -> None:
     expected_mib = heads * t * t * 4 / 2**20  # float32: 4 bytes per score
     expected_gflop = 4 * heads * t * t * d / 1e9
 
-    judge_prediction(scores_mib, expected_mib, name="scores_mib", rtol=1e-3, mistakes={
+    judge_prediction(scores_mib, expected_mib, name="scores_mib", rtol=5e-3, mistakes={
         expected_mib / heads: "that is one head's scores; all 8 heads' scores exist at once",
-        expected_mib * 2: "that counts 8 bytes per score (float64); float32 takes 4",
+        expected_mib * 2: "twice the answer: 8 bytes a score (float64), or the scores and the weights together; the "
+                          "question asks for the scores alone, in float32",
+        expected_mib / 1024: "that is in GiB (2³⁰ bytes); the question asks for MiB (2²⁰ bytes)",
+        expected_mib * 2**20 / 1e9: "that is in GB (10⁹ bytes); the question asks for MiB (2²⁰ bytes)",
         expected_mib / 4: "that counts one byte per score; a float32 number takes 4 bytes",
         expected_mib * 2**20 / 1e6: "that is in MB (10⁶ bytes); a MiB is 2²⁰ = 1 048 576 bytes",
         expected_mib * 2**20: "that is in bytes; a MiB is 2²⁰ bytes",
         heads * t * d * 4 / 2**20: "that is the size of q (T × d per head), not of the scores (T × T per head)",
     }, hint="the scores of one head are a T × T array; count the numbers, then the bytes, then divide by 2²⁰")
-    judge_prediction(gflop, expected_gflop, name="gflop", rtol=1e-3, mistakes={
+    judge_prediction(gflop, expected_gflop, name="gflop", rtol=5e-3, mistakes={
         expected_gflop / 2: "that counts only QKᵀ, or a multiply–add as one operation; 4·B·T²·d counts both products, "
                             "a multiplication and an addition each",
         expected_gflop / heads: "that is one head's work; the 8 heads each do it",
         expected_gflop * 1e9: "that is in operations; a GFLOP is 10⁹ of them",
         expected_gflop / 4: "that is B·T²·d; the formula is 4·B·T²·d",
+        expected_gflop * 1e9 / 2**30: "that divides by 2³⁰; a GFLOP is 10⁹ operations",
     }, hint="put B = 8 heads, T = 8192 and d = 64 into 4·B·T²·d and divide by 10⁹")
 
 
