@@ -3,6 +3,9 @@ shortcut, every named mistake — and no wrong answer is told the solution."""
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numpy
 import pytest
 
@@ -152,7 +155,8 @@ def test_attention_scores_names_mistakes(capsys, mistake, says):
     assert_wrong(run(capsys, exercises.check_attention_scores, mistake), "this looks like ", says)
 
 
-@pytest.mark.parametrize("answer", [(2, 5, 7), [2, 5, 7], np.array([2, 5, 7]), (np.int64(2), 5, 7)])
+@pytest.mark.parametrize("answer", [(2, 5, 7), [2, 5, 7], np.array([2, 5, 7]), (np.int64(2), 5, 7),
+                                    (2.0, 5.0, 7.0), np.array([2.0, 5.0, 7.0]), (2, 5, np.float32(7))])
 def test_scores_shape_right_in_every_form(capsys, answer):
     assert run(capsys, exercises.check_scores_shape, answer).startswith("✅ Correct")
 
@@ -163,7 +167,9 @@ def test_scores_shape_right_in_every_form(capsys, answer):
     ((2, 7, 5), "the right sizes, in the wrong order"),
     ((2, 5, 8), "which is not the shape of the scores"),
     ("(2, 5, 7)", "expected a tuple of whole numbers"),
-    ((2.0, 5.0, 7.0), "expected a tuple of whole numbers"),
+    ((2.5, 5, 7), "expected a tuple of whole numbers"),
+    ((True, 5, 7), "expected a tuple of whole numbers"),
+    ((2, 5, float("nan")), "expected a tuple of whole numbers"),
 ])
 def test_scores_shape_wrong(capsys, answer, says):
     out = run(capsys, exercises.check_scores_shape, answer)
@@ -581,3 +587,213 @@ def test_top_book_checks_the_query_too(capsys):
 
 def test_wrong_types_are_named_with_the_right_article(capsys):
     assert_wrong(run(capsys, exercises.check_best_key_for_go, 6), "got an int: 6")
+
+
+# ---------------------------------------------------------------- a right answer in every natural form
+# Written in place (on the learner's own intermediates, and on the inputs where that comes naturally), as a
+# loop, with einsum, returned as a list: each is right, and the check says so.
+
+
+def _dot_in_place(a, b):
+    a *= b  # the products, in the first argument's own array
+    return a.sum(axis=-1)
+
+
+def _dot_loop(a, b):
+    total = np.zeros(a.shape[:-1])  # (...)
+    for i in range(a.shape[-1]):
+        total += a[..., i] * b[..., i]
+    return total
+
+
+def _cosine_in_place(a, b):
+    a /= np.linalg.norm(a, axis=-1, keepdims=True)
+    b /= np.linalg.norm(b, axis=-1, keepdims=True)
+    return (a * b).sum(axis=-1)
+
+
+def _cosine_loop(a, b):
+    dot, aa, bb = 0.0, 0.0, 0.0
+    for i in range(a.shape[-1]):
+        dot, aa, bb = dot + a[..., i] * b[..., i], aa + a[..., i] ** 2, bb + b[..., i] ** 2
+    return dot / (math.sqrt(aa) if np.ndim(aa) == 0 else np.sqrt(aa)) / np.sqrt(bb)
+
+
+def _projections_loop(x, w_q, w_k, w_v):
+    rows = x.reshape(-1, x.shape[-1])  # (N, d_model): every token of every sequence
+    q, k, v = ([row @ w for row in rows] for w in (w_q, w_k, w_v))
+    return tuple(np.array(z).reshape(*x.shape[:-1], -1) for z in (q, k, v))
+
+
+def _scores_loop(q, k):
+    scores = np.zeros(q.shape[:-1] + (k.shape[-2],))  # (..., T_q, T_k)
+    for i in range(q.shape[-2]):
+        for j in range(k.shape[-2]):
+            scores[..., i, j] = (q[..., i, :] * k[..., j, :]).sum(axis=-1)
+    return scores
+
+
+def _scaled_in_place(q, k):
+    scores = q @ np.swapaxes(k, -1, -2)
+    scores /= math.sqrt(q.shape[-1])
+    return scores
+
+
+def _scaled_queries_in_place(q, k):
+    q /= np.sqrt(q.shape[-1])  # scale the queries once, in place
+    return attention_scores(q, k)
+
+
+def _jacobian_loop(s):
+    p = np.exp(s - s.max())
+    p = p / p.sum()
+    return [[p[i] * ((i == j) - p[j]) for j in range(len(p))] for i in range(len(p))]  # a list of lists
+
+
+def _jacobian_in_place(s):
+    s -= s.max()
+    p = np.exp(s)
+    p /= p.sum()
+    jac = -np.outer(p, p)
+    jac[np.diag_indices_from(jac)] += p
+    return jac
+
+
+def _softmax_in_place(x):
+    x -= x.max(axis=-1, keepdims=True)
+    np.exp(x, out=x)
+    x /= x.sum(axis=-1, keepdims=True)
+    return x
+
+
+def _softmax_loop(x):
+    out = np.empty_like(x)
+    for row in np.ndindex(*x.shape[:-1]):  # every row, whatever the batch axes
+        e = np.exp(x[row] - max(x[row]))
+        out[row] = e / sum(e)
+    return out
+
+
+def _temperature_in_place(x, temperature):
+    x /= temperature
+    return _softmax_in_place(x)
+
+
+def _weighted_sum_in_place(weights, v):
+    out = np.zeros((weights.shape[0], v.shape[1]))  # (T_q, d_v)
+    for i in range(weights.shape[0]):
+        for j in range(v.shape[0]):
+            out[i] += weights[i, j] * v[j]
+    return out
+
+
+def _weighted_sum_rows(weights, v):
+    return [sum(w * row for w, row in zip(weights[i], v)) for i in range(len(weights))]  # a list of arrays
+
+
+def _attention_in_place(q, k, v):
+    scores = q @ k.T
+    scores /= np.sqrt(q.shape[-1])
+    scores -= scores.max(axis=-1, keepdims=True)
+    np.exp(scores, out=scores)
+    scores /= scores.sum(axis=-1, keepdims=True)
+    return scores @ v, scores
+
+
+def _attention_einsum(q, k, v):
+    scores = np.einsum("qd,kd->qk", q, k) / math.sqrt(q.shape[-1])
+    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    weights /= weights.sum(axis=-1, keepdims=True)
+    return [np.einsum("qk,kd->qd", weights, v), weights]
+
+
+def _attention_rows(q, k, v):
+    out, weights = [], []
+    for q_i in q:  # one query at a time
+        s = k @ q_i / math.sqrt(len(q_i))
+        e = np.exp(s - s.max())
+        weights.append(e / e.sum())
+        out.append(weights[-1] @ v)
+    return out, weights
+
+
+def _lookup_loop(query, keys, values):
+    best = max(range(len(keys)), key=lambda j: float(np.sum(query * keys[j])))
+    return values[best].tolist()
+
+
+NATURAL = [
+    (exercises.check_dot_product, _dot_in_place),
+    (exercises.check_dot_product, _dot_loop),
+    (exercises.check_dot_product, lambda a, b: np.multiply(a, b).sum(-1).tolist()),
+    (exercises.check_dot_product, lambda a, b: sum(a[..., i] * b[..., i] for i in range(a.shape[-1]))),
+    (exercises.check_dot_product, lambda a, b: (a.astype(np.float32) * b).sum(-1)),
+    (exercises.check_cosine_similarity, _cosine_in_place),
+    (exercises.check_cosine_similarity, _cosine_loop),
+    (exercises.check_cosine_similarity,
+     lambda a, b: np.einsum("...i,...i->...", a, b) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)),
+    (exercises.check_projections, _projections_loop),
+    (exercises.check_projections, lambda x, *w: [np.einsum("...i,ij->...j", x, w_i) for w_i in w]),
+    (exercises.check_projections, lambda x, w_q, w_k, w_v: (np.dot(x, w_q), np.matmul(x, w_k), (x @ w_v).tolist())),
+    (exercises.check_attention_scores, _scores_loop),
+    (exercises.check_attention_scores, lambda q, k: np.einsum("...qd,...kd->...qk", q, k)),
+    (exercises.check_attention_scores, lambda q, k: np.matmul(q, np.moveaxis(k, -1, -2)).tolist()),
+    (exercises.check_attention_scores, lambda q, k: (q[..., :, None, :] * k[..., None, :, :]).sum(-1)),
+    (exercises.check_scaled_scores, _scaled_in_place),
+    (exercises.check_scaled_scores, _scaled_queries_in_place),
+    (exercises.check_scaled_scores, lambda q, k: np.einsum("...qd,...kd->...qk", q, k) * q.shape[-1] ** -0.5),
+    (exercises.check_softmax_jacobian, _jacobian_loop),
+    (exercises.check_softmax_jacobian, _jacobian_in_place),
+    (exercises.check_softmax_jacobian, lambda s: np.diag(softmax(s)) - np.einsum("i,j->ij", softmax(s), softmax(s))),
+    (exercises.check_stable_softmax, _softmax_in_place),
+    (exercises.check_stable_softmax, _softmax_loop),
+    (exercises.check_stable_softmax, lambda x: stable_softmax(x).tolist()),
+    (exercises.check_softmax_temperature, _temperature_in_place),
+    (exercises.check_softmax_temperature, lambda x, t: stable_softmax(x / t).tolist()),
+    (exercises.check_weighted_sum, _weighted_sum_in_place),
+    (exercises.check_weighted_sum, _weighted_sum_rows),
+    (exercises.check_weighted_sum, lambda weights, v: (weights[:, :, None] * v[None, :, :]).sum(axis=1)),
+    (exercises.check_attention, _attention_in_place),
+    (exercises.check_attention, _attention_einsum),
+    (exercises.check_attention, _attention_rows),
+    (exercises.check_hard_lookup, _lookup_loop),
+    (exercises.check_hard_lookup, lambda query, keys, values: values[np.argmax(np.einsum("bd,d->b", keys, query))]),
+    (exercises.check_hard_lookup, lambda query, keys, values: values[int(np.argmax(np.dot(keys, query)))]),
+]
+
+
+@pytest.mark.parametrize("check, answer", NATURAL, ids=lambda f: f.__name__.strip("_<>").removeprefix("check_"))
+def test_a_right_answer_is_right_in_every_natural_form(capsys, check, answer):
+    out = run(capsys, check, answer)
+    assert out.startswith("✅ Correct"), out
+
+
+@pytest.mark.parametrize("check, answer", [
+    (exercises.check_park_row, lambda x: x[6].tolist()),
+    (exercises.check_park_row, lambda x: tuple(x[6])),  # a tuple of NumPy floats
+    (exercises.check_park_row, lambda x: x[6].astype(np.float32)),
+    (exercises.check_outdoor_words, lambda x: ("go", "park")),
+    (exercises.check_outdoor_words, lambda x: np.array(["go", "park"])),
+    (exercises.check_outdoor_words, lambda x: [np.str_("go"), "park"]),
+    (exercises.check_sport_values, lambda x: tuple(map(tuple, np.eye(8, dtype=int)[:, :3]))),
+    (exercises.check_scores_shape, lambda x: (np.zeros((2, 5, 16)) @ np.zeros((2, 16, 7))).shape),
+    (exercises.check_best_key_for_go, lambda x: np.str_("park")),
+    (exercises.check_best_key_for_go, lambda x: np.array("park")),
+    (lambda answer: exercises.check_score_std(*answer), lambda x: (math.sqrt(256), 1)),
+    (lambda answer: exercises.check_score_std(*answer), lambda x: (np.sqrt(256), np.float32(1.0))),
+    (lambda answer: exercises.check_score_std(*answer), lambda x: (np.int64(16), Fraction(16, 16))),
+    (lambda answer: exercises.check_score_std(*answer), lambda x: (256 ** 0.5, np.array(256.0) ** 0.5 / 16)),
+    (lambda answer: exercises.check_weights_for_point(answer, *triangle()), lambda x: [Fraction(1, 4)] * 2 + [0.5]),
+    (lambda answer: exercises.check_weights_for_point(answer, *triangle()), lambda x: np.array([1, 1, 2]) / 4),
+    (lambda answer: exercises.check_top_book("How Computers Learned", answer), lambda x: [1, 0, 0, 0, 1, 0]),
+    (lambda answer: exercises.check_top_book(np.str_("How Computers Learned"), answer),
+     lambda x: (0.5, 0.0, 0.0, 0.0, 0.5, 0.0)),
+], ids=["park_row list", "park_row tuple of NumPy floats", "park_row float32", "outdoor_words tuple",
+        "outdoor_words str array", "outdoor_words NumPy str", "sport_values tuple of int tuples",
+        "scores_shape from .shape", "best_key NumPy str", "best_key 0-d str array", "score_std math.sqrt and int",
+        "score_std NumPy sqrt and float32", "score_std NumPy int and fraction", "score_std power and 0-d array",
+        "weights_for_point fractions", "weights_for_point ints / 4", "query_two int list",
+        "query_two float tuple"])
+def test_a_right_value_is_right_in_every_natural_form(capsys, check, answer):
+    out = run(capsys, check, answer(data.sentence_embeddings()))
+    assert "❌" not in out and "⏳" not in out and out.startswith("✅ Correct"), out

@@ -3,6 +3,8 @@ shortcut, every named mistake — and no wrong answer is told the solution."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -210,3 +212,117 @@ def test_cross_attention_names_a_missing_scale(capsys):
 ])
 def test_reversal_w_q_names_nan_and_ties(capsys, answer, says):
     assert_wrong(run(capsys, exercises.check_reversal_w_q, answer), says)
+
+
+# ---------------------------------------------------------------- a right answer in every natural form
+# Written in place (on the learner's own intermediates, and on the inputs where that comes naturally), as a
+# loop, with einsum, returned as a list: each is right, and the check says so.
+
+
+def _causal_in_place(x, w_q, w_k, w_v):
+    q, k, v = x @ w_q, x @ w_k, x @ w_v
+    scores = q @ k.T
+    scores /= np.sqrt(k.shape[-1])
+    scores[np.triu_indices(x.shape[0], k=1)] = -np.inf  # the future, masked in the learner's own scores
+    scores -= scores.max(axis=-1, keepdims=True)
+    weights = np.exp(scores)
+    weights /= weights.sum(axis=-1, keepdims=True)
+    return weights @ v, weights
+
+
+def _causal_loop(x, w_q, w_k, w_v):
+    q, k, v = x @ w_q, x @ w_k, x @ w_v
+    t = x.shape[0]
+    weights = np.zeros((t, t))
+    for i in range(t):  # query i sees keys 0..i
+        s = np.array([q[i] @ k[j] for j in range(i + 1)]) / math.sqrt(q.shape[-1])
+        e = np.exp(s - s.max())
+        weights[i, : i + 1] = e / e.sum()
+    return [weights @ v, weights.tolist()]
+
+
+def _causal_einsum(x, w_q, w_k, w_v):
+    q, k, v = (np.einsum("td,de->te", x, w) for w in (w_q, w_k, w_v))
+    scores = np.einsum("qd,kd->qk", q, k) / np.sqrt(q.shape[-1])
+    scores = np.where(np.tril(np.ones_like(scores, dtype=bool)), scores, -np.inf)
+    return scaled_dot_product_attention(q, k, v, mask=np.isfinite(scores))
+
+
+def _padding_loop(lengths, t):
+    mask = np.zeros((len(lengths), 1, t), dtype=bool)
+    for b, length in enumerate(lengths):
+        mask[b, 0, :length] = True
+    return mask
+
+
+def _cross_in_place(y, x, w_q, w_k, w_v):
+    q, k, v = y @ w_q, x @ w_k, x @ w_v
+    q /= np.sqrt(q.shape[-1])  # the scale folded into the queries
+    weights = softmax(q @ k.T)
+    return (weights @ v).tolist(), weights
+
+
+def _heads_loop(x, n_heads):
+    d_head = x.shape[1] // n_heads
+    return [x[:, h * d_head:(h + 1) * d_head] for h in range(n_heads)]  # a list of (T, d_head) arrays
+
+
+def _mha_loop(x, w_q, w_k, w_v, w_o, n_heads):
+    q, k, v = x @ w_q, x @ w_k, x @ w_v
+    d_head = x.shape[1] // n_heads
+    outs, weights = [], []
+    for h in range(n_heads):
+        cut = slice(h * d_head, (h + 1) * d_head)
+        scores = q[:, cut] @ k[:, cut].T
+        scores /= math.sqrt(d_head)
+        scores -= scores.max(axis=-1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=-1, keepdims=True)
+        outs.append(scores @ v[:, cut])
+        weights.append(scores)
+    return np.concatenate(outs, axis=-1) @ w_o, weights
+
+
+def _mha_einsum(x, w_q, w_k, w_v, w_o, n_heads):
+    t, d_model = x.shape
+    q, k, v = (np.einsum("td,de->te", x, w).reshape(t, n_heads, -1) for w in (w_q, w_k, w_v))  # (T, h, d_head)
+    scores = np.einsum("qhd,khd->hqk", q, k) / np.sqrt(d_model // n_heads)
+    weights = softmax(scores)
+    out = np.einsum("hqk,khd->qhd", weights, v).reshape(t, d_model)
+    return (out @ w_o, weights)
+
+
+NATURAL = [
+    (exercises.check_causal_self_attention, _causal_in_place),
+    (exercises.check_causal_self_attention, _causal_loop),
+    (exercises.check_causal_self_attention, _causal_einsum),
+    (exercises.check_padding_mask, _padding_loop),
+    (exercises.check_padding_mask, lambda lengths, t: [[[j < n for j in range(t)]] for n in lengths]),
+    (exercises.check_padding_mask, lambda lengths, t: np.less.outer(np.arange(t), lengths).T[:, None, :]),
+    (exercises.check_padding_mask, lambda lengths, t: np.expand_dims(np.arange(t) < lengths[:, None], 1)),
+    (exercises.check_cross_attention, _cross_in_place),
+    (exercises.check_cross_attention, lambda y, x, w_q, w_k, w_v: list(scaled_dot_product_attention(
+        np.einsum("td,de->te", y, w_q), np.einsum("td,de->te", x, w_k), np.einsum("td,de->te", x, w_v)))),
+    (exercises.check_split_heads, _heads_loop),
+    (exercises.check_split_heads, lambda x, n_heads: np.split(x, n_heads, axis=-1)),
+    (exercises.check_split_heads, lambda x, n_heads: np.stack(np.split(x, n_heads, axis=1))),
+    (exercises.check_split_heads, lambda x, n_heads: np.moveaxis(x.reshape(x.shape[0], n_heads, -1), 1, 0)),
+    (exercises.check_split_heads, lambda x, n_heads: x.reshape(len(x), n_heads, -1).swapaxes(0, 1).tolist()),
+    (exercises.check_multi_head_attention, _mha_loop),
+    (exercises.check_multi_head_attention, _mha_einsum),
+]
+
+
+@pytest.mark.parametrize("check, answer", NATURAL, ids=lambda f: f.__name__.strip("_<>").removeprefix("check_"))
+def test_a_right_answer_is_right_in_every_natural_form(capsys, check, answer):
+    out = run(capsys, check, answer)
+    assert out.startswith("✅ Correct"), out
+
+
+@pytest.mark.parametrize("answer", [
+    np.flip(20 * np.eye(6, dtype=int), axis=1), np.eye(6)[::-1].astype(bool) * 30.0,
+    tuple(tuple(20.0 * (j == 5 - t) for j in range(6)) for t in range(6)),
+    [[np.float32(20.0) if j == 5 - t else 0 for j in range(6)] for t in range(6)],
+], ids=["int array", "bool times float", "tuple of tuples", "list of NumPy and Python numbers"])
+def test_reversal_w_q_right_in_more_forms(capsys, answer):
+    assert run(capsys, exercises.check_reversal_w_q, answer).startswith("✅ Correct")

@@ -3,6 +3,9 @@ shortcut, every named mistake — and no wrong answer is told the solution."""
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -182,7 +185,42 @@ def test_online_softmax_update_names_mistakes(capsys, switches, says):
 
 def test_online_softmax_update_other_wrong_answers_get_the_hint(capsys):
     out = run(capsys, exercises.check_online_softmax_update, lambda m, l, acc, s, v: (m, l, acc))
-    assert_wrong(out, "m_new is the larger of m and this block's largest score")
+    assert_wrong(out, "`m` differs", "a −inf, such as a mask's or a starting value's, that no step of yours replaced",
+                 "Hint: after the update, for the m you return, l must be the sum of exp(score − m)")
+    assert "overflow" not in out
+
+
+def old_m_returned(m, l, acc, scores, v):
+    """Right l and acc, but the m passed in is returned: the in-place learner's slip."""
+    m_new, l_new, acc_new = update(m, l, acc, scores, v)
+    return m, l_new, acc_new
+
+
+def old_m_throughout(m, l, acc, scores, v):
+    """No new maximum at all: the block's exponentials against the old m, which is returned."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        p = np.exp(scores - m[..., None])
+        return m, l + p.sum(-1), acc + p @ v
+
+
+@pytest.mark.parametrize("mistake", [old_m_returned, old_m_throughout])
+def test_online_softmax_update_names_m_not_updated(capsys, mistake):
+    out = run(capsys, exercises.check_online_softmax_update, mistake)
+    assert_wrong(out, "this looks like m not updated", "the m you return is the one passed in")
+    assert "overflow" not in out and "0 / 0" not in out
+
+
+def test_online_softmax_update_names_mistakes_written_in_place(capsys):
+    def acc_not_rescaled(m, l, acc, scores, v):
+        m_new = np.maximum(m, scores.max(-1))
+        shift = np.where(np.isneginf(m_new), 0.0, m_new)
+        p = np.exp(scores - shift[..., None])
+        l *= np.exp(m - shift)
+        l += p.sum(-1)
+        acc += p @ v  # the slip: acc not rescaled, in place on the learner's state
+        return m_new, l, acc
+
+    assert_wrong(run(capsys, exercises.check_online_softmax_update, acc_not_rescaled), "this looks like acc not rescaled")
 
 
 # ---------------------------------------------------------------- 13: the cost, predicted
@@ -198,11 +236,21 @@ def test_attention_cost(capsys):
     assert out.count("⏳ Not attempted yet") == 2, out
 
 
+@pytest.mark.parametrize("mib, gflop", [
+    (2048, np.float64(137.438953472)), (np.int64(2048), 137.438953472), (2048.0, 137.4), (Fraction(2048), 137.44),
+    (np.asarray(2048.0), np.float32(137.43895)), (8 * 8192 * 8192 * 4 // 2**20, 4 * 8 * 8192**2 * 64 / 10**9),
+], ids=["int, NumPy float", "NumPy int, float", "float, rounded", "fraction", "0-d array, float32", "ints"])
+def test_attention_cost_right_in_every_natural_form(capsys, mib, gflop):
+    out = run(capsys, lambda a: exercises.check_attention_cost(*a), (mib, gflop))
+    assert out.count("✅ Correct") == 2, out
+
+
 @pytest.mark.parametrize("mib, says", [
     (256, "one head's scores"), (4096, "or the scores and the weights together"), (512, "one byte per score"),
     (2, "in GiB"), (2.147483648, "in GB"),
-    (2147.483648, "MB (10⁶ bytes)"), (2048 * 2**20, "in bytes"), (16, "the size of q"),
+    (2147.483648, "MB (10**6 bytes)"), (2048 * 2**20, "in bytes"), (16, "the size of q"),
     (1000, "the scores of one head are a T × T array"),
+    (131072, "that counts T × T × d numbers per head"), (8 * 8192 * 8192 * 64 * 4 / 2**20, "T × T × d"),
 ])
 def test_attention_cost_names_memory_mistakes(capsys, mib, says):
     out = run(capsys, lambda a: exercises.check_attention_cost(*a), (mib, 137.438953472))
@@ -212,8 +260,103 @@ def test_attention_cost_names_memory_mistakes(capsys, mib, says):
 
 @pytest.mark.parametrize("gflop, says", [
     (68.719476736, "counts only QKᵀ"), (17.179869184, "one head's work"), (137.438953472e9, "in operations"),
-    (34.359738368, "that is B·T²·d"), (128, "divides by 2³⁰"), (1.0, "put B = 8 heads"),
+    (34.359738368, "that is B * T**2 * d"), (128, "divides by 2**30"), (1.0, "put B = 8 heads"),
+    (4 * 8 * 8192**2 / 1e9, "that leaves out d"), (2.147, "that leaves out d"),
+    (4 * 8 * 8192**2 * 64 / 1e6, "that is in MFLOP (10**6 operations)"), (137439, "in MFLOP"),
 ])
 def test_attention_cost_names_work_mistakes(capsys, gflop, says):
     out = run(capsys, lambda a: exercises.check_attention_cost(*a), (2048, gflop))
     assert "❌ Not yet: gflop" in out and says in out, out
+    assert "137.4" not in out.replace(str(gflop), ""), "the verdict never prints the expected number"
+
+
+
+# ---------------------------------------------------------------- a right answer in every natural form
+# Written in place (on the learner's own intermediates, and on the inputs where that comes naturally), as a
+# loop, with einsum, returned as a list: each is right, and the check says so.
+
+
+def _softmax_backward_in_place(p, g):
+    g -= np.sum(p * g, axis=-1, keepdims=True)  # the learner's own grad_weights, changed in place
+    g *= p
+    return g
+
+
+def _softmax_backward_einsum(p, g):
+    return p * (g - np.einsum("...j,...j->...", p, g)[..., None])
+
+
+def _weighted_sum_backward_loop(weights, v, grad_out):
+    grad_weights, grad_v = np.zeros_like(weights), np.zeros_like(v)
+    for i in range(weights.shape[-2]):  # out_i = Σ_j w_ij v_j
+        for j in range(weights.shape[-1]):
+            grad_weights[..., i, j] = np.sum(grad_out[..., i, :] * v[..., j, :], axis=-1)
+            grad_v[..., j, :] += weights[..., i, j, None] * grad_out[..., i, :]
+    return [grad_weights, grad_v]
+
+
+def _online_in_place(m, l, acc, scores, v):
+    """The update written in place on the running state, as the issue's learner wrote it."""
+    m_new = np.maximum(m, scores.max(axis=-1))
+    shift = np.where(np.isneginf(m_new), 0.0, m_new)
+    p = np.exp(scores - shift[..., None])
+    r = np.exp(m - shift)
+    acc *= r[..., None]
+    acc += p @ v
+    l *= r
+    l += p.sum(-1)
+    return m_new, l, acc
+
+
+def _online_in_place_on_m(m, l, acc, scores, v):
+    m_old = m.copy()
+    np.maximum(m, scores.max(axis=-1), out=m)  # m itself becomes the new maximum
+    shift = np.where(m == -np.inf, 0, m)
+    p = np.exp(scores - shift[..., None])
+    with np.errstate(invalid="ignore"):
+        r = np.exp(m_old - shift)
+    return [m, r * l + p.sum(-1), r[..., None] * acc + np.einsum("...qk,...kd->...qd", p, v)]
+
+
+def _online_nan_to_zero(m, l, acc, scores, v):
+    m_new = np.maximum(m, scores.max(axis=-1))
+    p = np.exp(scores - m_new[..., None])  # nan where m_new = −inf ...
+    r = np.exp(m - m_new)
+    p[np.isnan(p)] = 0.0  # ... set to 0, in place
+    r[np.isnan(r)] = 0.0
+    return m_new, r * l + p.sum(-1), r[..., None] * acc + p @ v
+
+
+def _online_loop(m, l, acc, scores, v):
+    m, l, acc, scores = m.copy(), l.copy(), acc.copy(), scores
+    for row in np.ndindex(*m.shape):  # one query at a time, batch axes too
+        s = scores[row]
+        m_new = max(m[row], s.max())
+        if m_new == -np.inf:
+            continue  # no key seen yet: nothing to add
+        r = math.exp(m[row] - m_new)
+        p = np.exp(s - m_new)
+        l[row] = r * l[row] + p.sum()
+        acc[row] = r * acc[row] + p @ v[row[:-1]]
+        m[row] = m_new
+    return m, l, acc
+
+
+NATURAL = [
+    (exercises.check_softmax_backward, _softmax_backward_in_place),
+    (exercises.check_softmax_backward, _softmax_backward_einsum),
+    (exercises.check_softmax_backward, lambda p, g: by_the_jacobian(p, g).tolist()),
+    (exercises.check_weighted_sum_backward, _weighted_sum_backward_loop),
+    (exercises.check_weighted_sum_backward, lambda w, v, g: (np.matmul(g, np.moveaxis(v, -1, -2)),
+                                                             (T(w) @ g).tolist())),
+    (exercises.check_online_softmax_update, _online_in_place),
+    (exercises.check_online_softmax_update, _online_in_place_on_m),
+    (exercises.check_online_softmax_update, _online_nan_to_zero),
+    (exercises.check_online_softmax_update, _online_loop),
+]
+
+
+@pytest.mark.parametrize("check, answer", NATURAL, ids=lambda f: f.__name__.strip("_<>").removeprefix("check_"))
+def test_a_right_answer_is_right_in_every_natural_form(capsys, check, answer):
+    out = run(capsys, check, answer)
+    assert out.startswith("✅ Correct"), out

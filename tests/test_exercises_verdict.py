@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from fractions import Fraction
 
 import numpy
 import pytest
@@ -80,6 +81,15 @@ def test_check_array_gives_odd_answers_a_verdict(capsys, answer, says):
 def test_check_array_names_an_overflow(capsys):
     exercises.check_array(numpy.array([numpy.nan, 1.0]), numpy.array([0.5, 0.5]), name="v")
     assert "an overflow, such as exp of a large score, or 0 / 0" in verdict(capsys)
+    exercises.check_array(numpy.array([numpy.inf, -numpy.inf]), numpy.array([0.5, 0.5]), name="v")
+    assert "an overflow, such as exp of a large score, or 0 / 0" in verdict(capsys)
+
+
+def test_check_array_names_a_minus_infinity_kept_not_an_overflow(capsys):
+    exercises.check_array(numpy.array([-numpy.inf, 1.0]), numpy.array([0.5, 0.5]), name="v")
+    out = verdict(capsys)
+    assert "−inf where the expected numbers are finite: a −inf, such as a mask's or a starting value's" in out
+    assert "overflow" not in out
 
 
 def test_check_array_placeholder_is_not_attempted(capsys):
@@ -106,6 +116,9 @@ def test_check_value(capsys):
 def test_readers_accept_natural_forms_and_refuse_the_rest():
     assert as_number(numpy.int64(3)) == 3.0 and as_number(numpy.asarray(2.5)) == 2.5 and as_number(4) == 4.0
     assert as_number(True) is None and as_number("3") is None and as_number(numpy.ones(2)) is None
+    assert as_number(Fraction(1, 4)) == 0.25 and as_number(numpy.bool_(True)) is None
+    assert as_numpy([Fraction(1, 4), 0.5])[0].tolist() == [0.25, 0.5]
+    assert as_numpy([Fraction(1, 4), True])[0] is None and as_numpy([Fraction(1, 4), "a"])[0] is None
     assert as_strings(("a", numpy.str_("b"))) == ["a", "b"] and as_strings(numpy.array(["a"])) == ["a"]
     assert as_strings("ab") is None and as_strings([1, 2]) is None and as_strings(numpy.array([[b"a"]])) is None
     assert as_numpy([[1, 2], [3]])[0] is None and as_numpy(lambda: 0)[0] is None
@@ -214,14 +227,51 @@ def test_a_nan_row_is_shown_before_other_differences(capsys):
     assert "first differing row is 1" in out and "0 / 0" in out
 
 
-def test_check_function_refuses_changing_an_input_in_place(capsys):
+def test_check_function_accepts_a_right_answer_written_in_place(capsys):
     def in_place(x):
         x -= x.max(axis=-1, keepdims=True)
-        e = numpy.exp(x)
-        return e / e.sum(axis=-1, keepdims=True)
+        numpy.exp(x, out=x)
+        x /= x.sum(axis=-1, keepdims=True)
+        return x
 
-    exercises.check_function(in_place, softmax, [(numpy.array([[1.0, 2.0]]),)], name="f")
-    assert "changed argument 0 in place" in verdict(capsys)
+    scores = numpy.array([[1.0, 2.0], [3.0, 0.0]])
+    exercises.check_function(in_place, softmax, [(scores,), (scores,)], name="f")
+    assert verdict(capsys).startswith("✅ Correct: f — it agrees with course_lib on all 2 test inputs")
+    assert numpy.array_equal(scores, [[1.0, 2.0], [3.0, 0.0]]), "the learner's function got its own copy"
+
+
+def test_the_reference_and_the_mistakes_see_the_inputs_unchanged(capsys):
+    seen = []
+
+    def reference(x):
+        seen.append(x.copy())
+        return softmax(x)
+
+    def wrong_axis_in_place(x):  # a named mistake, written in place: the mistake must see the original x
+        x -= x.max(axis=0, keepdims=True)
+        numpy.exp(x, out=x)
+        x /= x.sum(axis=0, keepdims=True)
+        return x
+
+    def mistake(x):
+        seen.append(x.copy())
+        return softmax(x, axis=0)
+
+    scores = numpy.array([[1.0, 2.0, 0.5], [3.0, 0.0, 1.0]])
+    exercises.check_function(wrong_axis_in_place, reference, [(scores,)], name="f",
+                             mistakes=[Mistake("the wrong axis", mistake)])
+    assert "this looks like the wrong axis" in verdict(capsys)
+    assert len(seen) == 2 and all(numpy.array_equal(x, scores) for x in seen)
+
+
+def test_a_mistake_that_changes_its_inputs_changes_nothing_the_next_one_sees(capsys):
+    def clobbers(x):
+        x[...] = 0.0
+        return x
+
+    mistakes = [Mistake("clobbered", clobbers), Mistake("the plain exponentials", numpy.exp)]
+    exercises.check_function(numpy.exp, softmax, [(numpy.array([1.0, 2.0]),)], name="f", mistakes=mistakes)
+    assert "this looks like the plain exponentials" in verdict(capsys)
 
 
 def test_check_function_keeps_numpy_warnings_out_of_the_verdict(capsys):
@@ -333,3 +383,16 @@ def test_the_package_keeps_every_check_name():
              "check_padding_mask", "check_cross_attention", "check_reversal_w_q", "check_split_heads",
              "check_multi_head_attention"]
     assert [name for name in names if not callable(getattr(exercises, name, None))] == []
+
+
+def test_no_feedback_writes_a_power_with_a_caret():
+    """2^20 is XOR in Python (it gives 22): feedback writes powers as 2**20, which a learner can type as read."""
+    import ast
+    import inspect
+
+    from course_lib.exercises import part1, part2, part3, verdict as machinery
+
+    for module in (machinery, part1, part2, part3):
+        texts = [node.value for node in ast.walk(ast.parse(inspect.getsource(module)))
+                 if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+        assert [text for text in texts if "^" in text] == [], module.__name__

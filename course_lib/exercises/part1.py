@@ -291,17 +291,27 @@ def check_scores_shape(scores_shape: Any) -> None:
 
 
 def _as_shape(x: Any) -> tuple[int, ...] | None:
-    """A tuple of ints from a tuple, list or 1-D integer array (NumPy integers too); None otherwise."""
+    """A tuple of ints from a tuple, list or 1-D array of whole numbers (NumPy integers, and floats such as 7.0,
+    too: the prediction is what is judged); None otherwise."""
     if isinstance(x, (tuple, list)):
         items = list(x)
     else:
         got, _ = as_numpy(x) if hasattr(x, "shape") else (None, "")
-        if got is None or got.ndim != 1 or got.dtype.kind not in "iu":
+        if got is None or got.ndim != 1 or got.dtype.kind not in "iuf":
             return None
         items = got.tolist()
-    if not all(isinstance(n, (int, numpy.integer)) and not isinstance(n, (bool, numpy.bool_)) for n in items):
+    if not all(_is_whole(n) for n in items):
         return None
     return tuple(int(n) for n in items)
+
+
+def _is_whole(n: Any) -> bool:
+    """An int, or a float that holds a whole number (7.0); not a bool."""
+    if isinstance(n, (bool, numpy.bool_)):
+        return False
+    if isinstance(n, (int, numpy.integer)):
+        return True
+    return isinstance(n, (float, numpy.floating)) and float(n).is_integer()
 
 
 @never_raises

@@ -11,7 +11,7 @@ from .. import attention, backend, data
 from ..backend import to_numpy
 from .verdict import (
     CORRECT, FAILED, NOT_ATTEMPTED, REPLACE_DOTS, WRONG, Forbidden, Mistake, as_numpy, call_learner,
-    check_function, never_raises, report,
+    check_function, copies, never_raises, report,
 )
 
 __all__ = [
@@ -100,7 +100,7 @@ def check_padding_mask(func: Callable[..., Any]) -> None:
         where = f"on test input {number} (lengths = {to_numpy(lengths).tolist()}, t = {t})"
         expected = numpy.asarray(to_numpy(attention.padding_mask(lengths, t)))  # (B, 1, t)
         with forbid.tripwires(func) as calls:
-            got = call_learner(func, (lengths, t), name=name, where=where, hint=hint)
+            got = call_learner(func, copies((lengths, t)), name=name, where=where, hint=hint)
         if calls:
             report(WRONG, name, forbid.refusal(calls[0]))
             return
@@ -206,7 +206,7 @@ def check_reversal_w_q(w_q_reverse: Any) -> None:
         report(WRONG, name, "right pattern, not sharp enough: every step t looks most at position 5 - t, but the "
                             f"weakest gives it only {on_target.min():.3f} of its weight (needs more than 0.95)",
                "the scores are w_q's entries divided by sqrt(d_k) = sqrt(6) = 2.45; a larger entry c makes the "
-               "softmax sharper: e^(c/2.45) times the weight of each other key")
+               "softmax sharper: exp(c / 2.45) times the weight of each other key")
     elif ties:
         t = int(ties[0])
         tied = [int(j) for j in numpy.flatnonzero(numpy.isclose(alignment[t], alignment[t].max()))]

@@ -119,7 +119,7 @@ def check_weighted_sum_backward(func: Callable[..., Any]) -> None:
 @never_raises
 def check_attention_cost(scores_mib: Any, gflop: Any) -> None:
     """13: for 8 heads of T = 8192 tokens with d = 64 in float32, the MiB that all the heads' scores take at once
-    and the GFLOP (10⁹ operations) of the whole attention, 4·B·T²·d. A wrong number is told which slip it
+    and the GFLOP (10**9 operations) of the whole attention, 4 * B * T**2 * d. A wrong number is told which slip it
     looks like, never the expected number: the exercise is the prediction."""
     heads, t, d = 8, 8192, 64
     expected_mib = heads * t * t * 4 / 2**20  # float32: 4 bytes per score
@@ -129,21 +129,26 @@ def check_attention_cost(scores_mib: Any, gflop: Any) -> None:
         expected_mib / heads: "that is one head's scores; all 8 heads' scores exist at once",
         expected_mib * 2: "twice the answer: 8 bytes a score (float64), or the scores and the weights together; the "
                           "question asks for the scores alone, in float32",
-        expected_mib / 1024: "that is in GiB (2³⁰ bytes); the question asks for MiB (2²⁰ bytes)",
-        expected_mib * 2**20 / 1e9: "that is in GB (10⁹ bytes); the question asks for MiB (2²⁰ bytes)",
+        expected_mib / 1024: "that is in GiB (2**30 bytes); the question asks for MiB (2**20 bytes)",
+        expected_mib * 2**20 / 1e9: "that is in GB (10**9 bytes); the question asks for MiB (2**20 bytes)",
         expected_mib / 4: "that counts one byte per score; a float32 number takes 4 bytes",
-        expected_mib * 2**20 / 1e6: "that is in MB (10⁶ bytes); a MiB is 2²⁰ = 1 048 576 bytes",
-        expected_mib * 2**20: "that is in bytes; a MiB is 2²⁰ bytes",
+        expected_mib * 2**20 / 1e6: "that is in MB (10**6 bytes); a MiB is 2**20 = 1 048 576 bytes",
+        expected_mib * 2**20: "that is in bytes; a MiB is 2**20 bytes",
         heads * t * d * 4 / 2**20: "that is the size of q (T × d per head), not of the scores (T × T per head)",
-    }, hint="the scores of one head are a T × T array; count the numbers, then the bytes, then divide by 2²⁰")
+        expected_mib * d: "that counts T × T × d numbers per head: d is summed over inside each dot product, so one "
+                          "score is one number and a head's scores are T × T",
+    }, hint="the scores of one head are a T × T array; count the numbers, then the bytes, then divide by 2**20")
     judge_prediction(gflop, expected_gflop, name="gflop", rtol=5e-3, mistakes={
-        expected_gflop / 2: "that counts only QKᵀ, or a multiply–add as one operation; 4·B·T²·d counts both products, "
-                            "a multiplication and an addition each",
+        expected_gflop / 2: "that counts only QKᵀ, or a multiply–add as one operation; 4 * B * T**2 * d counts both "
+                            "products, a multiplication and an addition each",
         expected_gflop / heads: "that is one head's work; the 8 heads each do it",
-        expected_gflop * 1e9: "that is in operations; a GFLOP is 10⁹ of them",
-        expected_gflop / 4: "that is B·T²·d; the formula is 4·B·T²·d",
-        expected_gflop * 1e9 / 2**30: "that divides by 2³⁰; a GFLOP is 10⁹ operations",
-    }, hint="put B = 8 heads, T = 8192 and d = 64 into 4·B·T²·d and divide by 10⁹")
+        expected_gflop * 1e9: "that is in operations; a GFLOP is 10**9 of them",
+        expected_gflop * 1e3: "that is in MFLOP (10**6 operations); a GFLOP is 10**9 of them",
+        expected_gflop / 4: "that is B * T**2 * d; the formula is 4 * B * T**2 * d",
+        expected_gflop / d: "that leaves out d: each of the T**2 scores is a dot product over d = 64 numbers, and each "
+                            "weight multiplies a value row of length d",
+        expected_gflop * 1e9 / 2**30: "that divides by 2**30; a GFLOP is 10**9 operations",
+    }, hint="put B = 8 heads, T = 8192 and d = 64 into 4 * B * T**2 * d and divide by 10**9")
 
 
 def _online_cases() -> list[tuple]:
@@ -196,6 +201,14 @@ def check_online_softmax_update(func: Callable[..., Any]) -> None:
         return (m_new, (r if rescale_l else 1.0) * l + xp.sum(p, axis=-1),
                 (r[..., None] if rescale_acc else 1.0) * acc + p @ v)
 
+    def old_m_returned(m: Any, l: Any, acc: Any, s: Any, v: Any) -> tuple[Any, Any, Any]:
+        _, l_new, acc_new = tiled.online_softmax_update(m, l, acc, s, v)
+        return m, l_new, acc_new
+
+    def old_m_throughout(m: Any, l: Any, acc: Any, s: Any, v: Any) -> tuple[Any, Any, Any]:
+        p = exp(s - m[..., None])
+        return m, l + xp.sum(p, axis=-1), acc + p @ v
+
     def normalised(m: Any, l: Any, acc: Any, s: Any, v: Any) -> tuple[Any, Any, Any]:
         m_new, l_new, acc_new = tiled.online_softmax_update(m, l, acc, s, v)
         return m_new, l_new, acc_new / xp.where(l_new == 0, xp.ones_like(l_new), l_new)[..., None]
@@ -206,6 +219,12 @@ def check_online_softmax_update(func: Callable[..., Any]) -> None:
         forbid=Forbidden("for the update written out: new maximum, rescale, add this block",
                          library=["online_softmax_update", "tiled_attention"]),
         mistakes=[
+            Mistake("m not updated: the m you return is the one passed in, but l and acc are now sums of exp(score − "
+                    "the new maximum); the next block starts from your m, so it must be the largest score over every "
+                    "key seen so far, this block included", old_m_returned),
+            Mistake("m not updated: this block's exponentials are taken against the old m (−inf before the first "
+                    "block, where exp(score − m) is inf), and the m you return is the one passed in; m must become the "
+                    "largest score over every key seen so far, this block included", old_m_throughout),
             Mistake("no rescaling at all: the old l and acc were sums of exp(score − m_old); once the maximum grows "
                     "they must be multiplied by exp(m_old − m_new) to be sums of exp(score − m_new)",
                     lambda *a: variant(*a, rescale_l=False, rescale_acc=False)),
@@ -223,6 +242,7 @@ def check_online_softmax_update(func: Callable[..., Any]) -> None:
                     "(−inf)) = NaN; use 0 in place of an m_new of −inf (as course_lib's softmax does for a fully "
                     "masked row)", naive),
         ],
-        hint="m_new is the larger of m and this block's largest score; exp(m − m_new) moves the old l and acc onto "
-             "m_new; then add this block's exp(scores − m_new) to l, and their product with v to acc",
+        hint="after the update, for the m you return, l must be the sum of exp(score − m) and acc the sum of "
+             "exp(score − m) · v over every key seen so far, this block included; the two-block example above the "
+             "exercise does it for one query",
     )

@@ -11,8 +11,9 @@ A check prints one of three verdicts:
 
 Rules every check follows: it never raises on a learner's answer (lists, tuples, NumPy or
 CuPy arrays, NumPy scalars, None, numbers, ragged lists all get a verdict); a right answer
-is right in every natural form; a hint points at the step that differs and never prints
-the solution. Introduced in notebook 00.
+is right in every natural form (a list or an array, written in place, as a loop, with
+einsum); a hint points at the step that differs and never prints the solution.
+Introduced in notebook 00.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import contextlib
 import dis
 import functools
 import itertools
+import numbers
 import sys
 import types
 from typing import Any, Callable, Iterator, Sequence
@@ -107,6 +109,8 @@ def as_numpy(x: Any) -> tuple[numpy.ndarray | None, str]:
         return None, f"got {_kind(x)} whose rows have different lengths"
     except Exception as err:  # noqa: BLE001 - anything unreadable gets a verdict
         return None, f"got {_kind(x)} that cannot be read as an array ({type(err).__name__})"
+    if got.dtype.kind == "O" and got.size and all(_is_real(e) for e in got.flat):
+        got = got.astype(float)  # exact numbers such as fractions.Fraction(1, 4)
     if got.dtype.kind not in "fiub":
         entries = {"U": "text", "S": "bytes", "O": "mixed", "c": "complex"}.get(got.dtype.kind, str(got.dtype))
         return None, f"got {_kind(x)} of {entries} entries, not (real) numbers"
@@ -128,11 +132,16 @@ def _host_elements(x: Any) -> Any:
     return _host_array(x) if is_array(x) else x
 
 
+def _is_real(x: Any) -> bool:
+    """An int, float, fraction or NumPy real scalar; not a bool."""
+    return isinstance(x, numbers.Real) and not isinstance(x, (bool, numpy.bool_))
+
+
 def as_number(x: Any) -> float | None:
-    """A real number from an int, float, NumPy/CuPy scalar or 0-d array; None for anything else (bool too)."""
+    """A real number from an int, float, fraction, NumPy/CuPy scalar or 0-d array; None for anything else (bool too)."""
     if isinstance(x, bool) or isinstance(x, numpy.bool_):
         return None
-    if isinstance(x, (int, float, numpy.integer, numpy.floating)):
+    if _is_real(x):
         return float(x)
     got, _ = as_numpy(x) if is_array(x) else (None, "")
     if got is not None and got.shape == () and got.dtype.kind in "fiu":
@@ -178,8 +187,7 @@ def difference(got: Any, expected: Any, rtol: float, atol: float) -> str | None:
     if close.all():
         return None
     broken = ~numpy.isfinite(got_f) & numpy.isfinite(want_f)  # (...): nan or inf where numbers belong
-    note = (" (nan or inf where the expected numbers are finite: an overflow, such as exp of a large score, "
-            "or 0 / 0)") if broken.any() else ""
+    note = _broken_note(got_f[broken])
     if got_np.ndim == 0:
         return f"expected {want_f:.6g}, got {got_f:.6g}{note}"
     bad = tuple(int(i) for i in numpy.argwhere(broken if broken.any() else ~close)[0])  # show a nan first
@@ -189,6 +197,16 @@ def difference(got: Any, expected: Any, rtol: float, atol: float) -> str | None:
     with numpy.printoptions(precision=4, suppress=True):
         return (f"first differing row is {list(row) if len(row) > 1 else row[0]}{note}:\n"
                 f"   expected {want_f[row]}\n   got      {got_f[row]}")
+
+
+def _broken_note(broken: numpy.ndarray) -> str:
+    """Where nan or ±inf stand in place of finite numbers, what usually puts them there."""
+    if broken.size == 0:
+        return ""
+    if (broken == -numpy.inf).all():  # only −inf: nothing overflowed, a −inf was kept
+        return (" (−inf where the expected numbers are finite: a −inf, such as a mask's or a starting value's, "
+                "that no step of yours replaced)")
+    return " (nan or inf where the expected numbers are finite: an overflow, such as exp of a large score, or 0 / 0)"
 
 
 def _describe_array(want: numpy.ndarray) -> str:
@@ -305,7 +323,7 @@ class Mistake:
     def matches(self, args: tuple, got: Any, rtol: float, atol: float) -> bool:
         try:
             with numpy.errstate(all="ignore"):
-                wrong = self.compute(*args)
+                wrong = self.compute(*copies(args))
         except Exception:  # noqa: BLE001 - a mistake that cannot even run on this input is not this one
             return False
         return agrees(got, wrong, rtol, atol)
@@ -332,17 +350,18 @@ def call_learner(func: Callable[..., Any], args: tuple, *, name: str, where: str
     return FAILED
 
 
+def copies(args: tuple) -> tuple:
+    """Fresh copies of the array arguments: the learner's function, the reference and each mistake get their own,
+    so that a right answer written in place (``x -= x.max(...)``, ``acc *= r``) changes nothing the others see."""
+    return tuple(_copy(a) for a in args)
+
+
 def _copy(x: Any) -> Any:
-    return x.copy() if is_array(x) and hasattr(x, "copy") else x
-
-
-def _changed(before: tuple, after: tuple) -> list[int]:
-    """Positions of the array arguments that the learner's function modified in place."""
-    changed = []
-    for i, (a, b) in enumerate(zip(before, after)):
-        if is_array(a) and not numpy.array_equal(to_numpy(a), to_numpy(b), equal_nan=True):
-            changed.append(i)
-    return changed
+    if not is_array(x):
+        return x
+    if hasattr(x, "copy"):  # NumPy, CuPy
+        return x.copy()
+    return x.__array_namespace__().asarray(x, copy=True)  # another array-API library
 
 
 def _shapes(args: tuple) -> str:
@@ -357,6 +376,8 @@ def check_function(func: Any, reference: Callable[..., Any], cases: Sequence[tup
     """Run the learner's ``func`` and ``reference`` on each tuple of arguments in ``cases`` and print
     the verdict for the first case that differs.
 
+    The learner's function, the reference and each mistake get their own copies of the arguments: a right
+    answer written in place (``x -= x.max(axis=-1, keepdims=True)``, ``acc *= r``) is right.
     ``returns`` names the parts of a tuple result, e.g. ("out", "weights"). ``mistakes`` are typical
     wrong answers: a result equal to one is named ("this looks like …"). ``forbid`` lists the shortcuts
     the exercise rules out (library functions, operators); using one is refused with what the exercise
@@ -376,10 +397,9 @@ def check_function(func: Any, reference: Callable[..., Any], cases: Sequence[tup
             return
     for number, args in enumerate(cases, start=1):
         where = f"on test input {number} (argument shapes {_shapes(args)})"
-        expected = reference(*args)
-        given = tuple(_copy(a) for a in args)
+        expected = reference(*copies(args))
         with (forbid.tripwires(func) if forbid is not None else contextlib.nullcontext([])) as calls:
-            got = call_learner(func, given, name=name, where=where, hint=hint)
+            got = call_learner(func, copies(args), name=name, where=where, hint=hint)
         if calls:
             report(WRONG, name, forbid.refusal(calls[0]))
             return
@@ -398,11 +418,6 @@ def check_function(func: Any, reference: Callable[..., Any], cases: Sequence[tup
                 report(WRONG, name, f"{where}: this looks like {known}", hint)
             else:
                 report(WRONG, name, f"{where}: {detail}", hint)
-            return
-        changed = _changed(args, given)
-        if changed:
-            report(WRONG, name, f"{where} the result is right, but it changed argument {changed[0]} in place; "
-                                "compute new arrays instead (x = x - m, not x -= m), so the caller's data stay as they were")
             return
     report(CORRECT, name, f"it agrees with course_lib on all {len(cases)} test inputs")
 
