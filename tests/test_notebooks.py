@@ -72,6 +72,15 @@ def test_every_exercise_is_followed_by_its_check(notebook):
         assert i + 1 < len(code) and "exercises.check_" in code[i + 1], f"code cell {i} has no check cell after it"
 
 
+def test_every_solution_is_collapsed_for_the_live_slides(notebook):
+    """A solution cell's code is collapsed (JupyterLab's `source_hidden`, which jupyterlab-rise honours):
+    projecting the exercise does not give it away, and one click opens it. `make student` shows it again."""
+    code = cells(notebook, "code")
+    shown = [i for i, c in enumerate(code) if "# BEGIN SOLUTION" in source(c)
+             and not c["metadata"].get("jupyter", {}).get("source_hidden")]
+    assert not shown, f"code cells {shown} show their solution: set metadata.jupyter.source_hidden to true"
+
+
 def test_executed_once_top_to_bottom_with_outputs(notebook):
     code = [c for c in cells(notebook, "code") if source(c).strip()]
     assert [c["execution_count"] for c in code] == list(range(1, len(code) + 1)), "run `make notebooks`"

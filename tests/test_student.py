@@ -68,6 +68,18 @@ def test_student_copy_clears_outputs_and_keeps_other_cells():
     assert notebook.cells[1].outputs, "the instructor notebook is left as it was"
 
 
+def test_student_copy_shows_the_placeholder_the_instructor_notebook_collapses():
+    hidden = {"jupyter": {"source_hidden": True}}
+    notebook = new_notebook(cells=[
+        new_code_cell("# BEGIN SOLUTION\nanswer = 1\n# END SOLUTION", metadata={**hidden, "tags": ["x"]}),
+        new_code_cell("plot()", metadata={"jupyter": {"source_hidden": True, "outputs_hidden": False}}),
+    ])
+    copy = student_copy(notebook)
+    assert copy.cells[0].metadata == {"tags": ["x"]}, "the learner must see where to type"
+    assert copy.cells[1].metadata["jupyter"]["source_hidden"], "a cell without a solution is left as it was"
+    assert notebook.cells[0].metadata["jupyter"]["source_hidden"], "the instructor notebook is left as it was"
+
+
 def test_every_course_notebook_gets_a_student_copy(tmp_path):
     written = write_student_copies(NOTEBOOKS, tmp_path)
     assert [p.name for p in written] == sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
@@ -76,7 +88,10 @@ def test_every_course_notebook_gets_a_student_copy(tmp_path):
         assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text, path.name
         assert "YOUR CODE HERE" in text or "YOUR ANSWER" in text, f"{path.name} has no exercise"
         assert "exercises.check_" in text, f"{path.name} lost its check cells"
-        assert all(not c.get("outputs") for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+        copy = nbformat.read(path, as_version=4)
+        assert all(not c.get("outputs") for c in copy.cells if c.cell_type == "code")
+        hidden = [i for i, c in enumerate(copy.cells) if c.metadata.get("jupyter", {}).get("source_hidden")]
+        assert not hidden, f"{path.name}: cells {hidden} are collapsed; the learner must see the placeholder"
 
 
 def test_every_exercise_says_what_goes_in_its_placeholder():

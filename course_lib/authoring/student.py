@@ -9,6 +9,10 @@ A solution sits between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` lines in a c
 
 Check cells stay as they are: given a placeholder they print "not attempted yet".
 
+The instructor notebooks collapse each solution cell's code (``metadata.jupyter.source_hidden``,
+so that projecting an exercise on a live slide does not give it away); a student copy shows it
+again, since there the cell holds the placeholder the learner types into.
+
 Usage: ``python -m course_lib.authoring.student notebooks student`` (what ``make student`` runs).
 """
 
@@ -80,12 +84,23 @@ def strip_solutions(source: str) -> str:
     return "\n".join(out)
 
 
+def show_source(cell: nbformat.NotebookNode) -> None:
+    """Undo JupyterLab's collapsed input on ``cell`` (``metadata.jupyter.source_hidden``)."""
+    jupyter = cell.metadata.get("jupyter")
+    if jupyter is not None:
+        jupyter.pop("source_hidden", None)
+        if not jupyter:
+            del cell.metadata["jupyter"]
+
+
 def student_copy(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A student version of ``notebook``: solutions replaced, outputs and counts cleared."""
+    """A student version of ``notebook``: solutions replaced and shown, outputs and counts cleared."""
     copy = nbformat.from_dict(notebook)
     for index, cell in enumerate(copy.cells):
         if cell.cell_type != "code":
             continue
+        if any(BEGIN.match(line) for line in cell.source.splitlines()):
+            show_source(cell)
         try:
             cell.source = strip_solutions(cell.source)
         except SolutionMarkerError as err:
