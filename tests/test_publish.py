@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html.parser
 import pathlib
+import re
 import urllib.parse
 
 import nbformat
@@ -214,6 +215,71 @@ def test_every_link_of_the_site_resolves(site):
 def test_the_site_loads_nothing_from_the_network(site):
     remote = [f"{p.name}: {a}" for p in site.glob("*.html") for a in parse(p).loads if is_remote(a)]
     assert not remote
+
+
+class Texts(html.parser.HTMLParser):
+    """The text a reader sees as a page's title, as link text, and in table cells."""
+
+    def __init__(self):
+        super().__init__()
+        self.title, self.links, self.cells = "", [], []
+        self._open: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("title", "a", "td"):
+            self._open.append(tag)
+            if tag == "a":
+                self.links.append("")
+            elif tag == "td":
+                self.cells.append("")
+
+    def handle_endtag(self, tag):
+        if self._open and self._open[-1] == tag:
+            self._open.pop()
+
+    def handle_data(self, data):
+        if "title" in self._open:
+            self.title += data
+        if "a" in self._open:
+            self.links[-1] += data
+        if "td" in self._open:
+            self.cells[-1] += data
+
+
+def texts(path: pathlib.Path) -> Texts:
+    found = Texts()
+    found.feed(path.read_text(encoding="utf-8"))
+    return found
+
+
+TEX_MARKS = re.compile(r"[\\{}$]")
+
+
+@pytest.mark.parametrize("heading, text", [
+    ("04 · Scaling: why divide by $\\sqrt{d_k}$?", "04 · Scaling: why divide by √d_k?"),
+    ("13 · Attention at scale: the $T \\times T$ matrix", "13 · Attention at scale: the T × T matrix"),
+    ("$x_0..x_{T-1}$ and $QK^\\top$, $O(T^2)$", "x₀..x_(T−1) and QKᵀ, O(T²)"),
+    ("$\\mathrm{softmax}\\!\\left(\\frac{QK^\\top}{\\sqrt{d_k}}\\right)V$", "softmax(QKᵀ/√d_k)V"),
+    ("**the** `d_k` [link](05_softmax.ipynb)", "the d_k link"),
+])
+def test_headings_become_plain_text(heading, text):
+    assert publish.plain_text(heading) == text
+
+
+def test_titles_and_links_read_as_plain_text(decks, site):
+    """Tab titles, the site's titles and previous/next links, the index's notebook map: no TeX left."""
+    found = []
+    pages = [*decks.values(), *sorted(site.glob("*.html"))]
+    for page in pages:
+        shown = texts(page)
+        found += [f"{page.name}: title {shown.title!r}" for _ in [1] if TEX_MARKS.search(shown.title)]
+        found += [f"{page.name}: link {text!r}" for text in shown.links if TEX_MARKS.search(text)]
+    index = texts(site / "index.html")
+    found += [f"index.html: {cell!r}" for cell in index.cells if TEX_MARKS.search(cell)]
+    assert index.cells, "the index shows no notebook map"
+    assert not found, "\n".join(found)
+    assert texts(decks["04_scaling"]).title.startswith("04 · Scaling: why divide by √d_k?")
+    assert "03 · Transpose and scores: every query against every key →" in texts(site / "02_queries_keys_values.html").links
 
 
 def test_pages_lead_from_one_notebook_to_the_next(site):

@@ -161,12 +161,71 @@ def _read(path: pathlib.Path) -> nbformat.NotebookNode:
     return notebook
 
 
+# TeX commands a heading may use, as the characters a reader sees.
+TEX_SYMBOLS = {
+    "times": "×", "cdot": "·", "top": "ᵀ", "to": "→", "rightarrow": "→", "leftarrow": "←", "infty": "∞",
+    "ldots": "…", "dots": "…", "cdots": "⋯", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "ne": "≠",
+    "approx": "≈", "in": "∈", "sum": "∑", "alpha": "α", "beta": "β", "theta": "θ", "lambda": "λ",
+    "mu": "μ", "sigma": "σ", "tau": "τ", "pi": "π", "quad": " ", ",": " ", ";": " ", "!": "", " ": " ",
+    "{": "(", "}": ")", "%": "%", "_": "_", "$": "$",
+}
+SUBSCRIPTS = str.maketrans("0123456789+-−=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
+SUPERSCRIPTS = str.maketrans("0123456789+-−=()in", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ⁱⁿ")
+_GROUP = r"\{([^{}]*)\}"  # a brace group with no braces inside it
+
+
+def _script(text: str, marks: str, table: dict) -> str:
+    """``text`` as sub- or superscript characters where Unicode has them all, else ``marks`` + (text)."""
+    if all(ord(c) in table for c in text):
+        return text.translate(table)
+    return f"{marks}({text})" if len(text) > 1 else f"{marks}{text}"
+
+
+def tex_to_text(tex: str) -> str:
+    """A formula in TeX as plain text a reader can read: ``\\sqrt{d_k}`` → ``√d_k``, ``T \\times T`` → ``T × T``,
+    ``x_{T-1}`` → ``x_(T−1)``, ``x_0`` → ``x₀``, ``QK^\\top`` → ``QKᵀ``. For titles and link text, which
+    MathJax does not typeset; no backslash or brace is left."""
+    text = tex.replace("\\left", "").replace("\\right", "")
+    for _ in range(20):  # innermost groups first
+        before = text
+        text = re.sub(r"\\(?:mathrm|mathbf|mathit|text|operatorname)\s*" + _GROUP, r"\1", text)
+        text = re.sub(r"\\frac\s*" + _GROUP + r"\s*" + _GROUP, lambda m: f"{_wrap(m[1])}/{_wrap(m[2])}", text)
+        text = re.sub(r"\\sqrt\s*" + _GROUP, lambda m: "√" + _wrap(m[1]), text)
+        text = re.sub(r"\\sqrt\s*(\w)", r"√\1", text)
+        text = re.sub(r"\^\s*\\top\b", "ᵀ", text)
+        text = re.sub(r"\^" + _GROUP, lambda m: _script(m[1], "^", SUPERSCRIPTS), text)
+        text = re.sub(r"\^(\w)", lambda m: _script(m[1], "^", SUPERSCRIPTS), text)
+        text = re.sub(r"_" + _GROUP, lambda m: _script(m[1], "_", SUBSCRIPTS), text)
+        text = re.sub(r"_(\d)", lambda m: m[1].translate(SUBSCRIPTS), text)
+        if text == before:  # nothing left but bare groups: drop their braces, innermost first
+            text = re.sub(r"(?<!\\)" + _GROUP, r"\1", text)
+            if text == before:
+                break
+    text = re.sub(r"\\([A-Za-z]+|.)", lambda m: TEX_SYMBOLS.get(m[1], m[1]), text)
+    text = text.replace("-", "−").replace("{", "(").replace("}", ")")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _wrap(text: str) -> str:
+    """``text`` as it reads after √ or around /: bare if one term, else in parentheses."""
+    return text if re.fullmatch(r"√?[\w.]+(?:_\w|_\{\w+\})?", text.strip()) else f"({text.strip()})"
+
+
+def plain_text(markdown: str) -> str:
+    """One line of Markdown (a heading) as plain text: its formulas read as text (``tex_to_text``),
+    emphasis and code marks dropped. What a browser tab, a link or a page title shows."""
+    text = re.sub(r"\$\$?([^$]+)\$\$?", lambda m: tex_to_text(m[1]), markdown)
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # a link: its text
+    text = re.sub(r"(\*\*|__|\*|`)(.+?)\1", r"\2", text)
+    return re.sub(r"\s+", " ", text.replace("\\", "")).strip()
+
+
 def _title(notebook, fallback: str) -> str:
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
             heading = re.search(r"^#\s+(.+)$", cell.source, re.M)
             if heading:
-                return re.sub(r"[*_`$\\]", "", heading.group(1)).strip()
+                return plain_text(heading.group(1))
     return fallback
 
 
