@@ -12,6 +12,7 @@ slides, formulas and figures rendered, and no slide of any deck taller than the
 from __future__ import annotations
 
 import html.parser
+import io
 import pathlib
 import re
 import urllib.parse
@@ -19,7 +20,7 @@ import urllib.parse
 import nbformat
 import pytest
 
-from course_lib.authoring import publish
+from course_lib.authoring import marks, publish
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -358,14 +359,9 @@ TYPESET = "() => new Promise(done => MathJax.Hub.Queue(() => done(true)))"
 
 
 def needed(url: str) -> bool:
-    """Whether a failed request was for something the page needs.
-
-    Two requests fail by design: MathJax's font probes (about:blank), and the TeX fonts
-    that MathJax's combined configuration names in a CSS fallback for \\mathbb and
-    similar variants (fonts/HTML-CSS/TeX/otf/...). jupyter-server-mathjax ships STIX-Web
-    only, and the formulas are drawn in it.
-    """
-    return not url.startswith("about:") and "/mathjax/fonts/HTML-CSS/TeX/otf/" not in url
+    """Whether a failed request was for something the page needs: all but MathJax's font probes
+    (about:blank), which fail by design."""
+    return not url.startswith("about:")
 
 
 def open_offline(browser, page_path: pathlib.Path, fragment: str = ""):
@@ -376,6 +372,47 @@ def open_offline(browser, page_path: pathlib.Path, fragment: str = ""):
     page.wait_for_function("() => window.MathJax && MathJax.Hub && MathJax.isReady")
     page.evaluate(TYPESET)
     return page, failed
+
+
+# Every mark (✅ ❌ ⏳) in the page's text: whether it sits in a .course-mark span, the font that span is
+# set in, and whether that font loaded; plus the bounding box of the first one shown.
+MARKS = """async () => {
+    const marks = [], walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (!/[\u2705\u274C\u23F3]/.test(node.nodeValue) || node.parentElement.closest('script, style')) continue;
+        const span = node.parentElement;
+        marks.push({wrapped: span.classList.contains('course-mark') && span.textContent.length === 1,
+                    font: getComputedStyle(span).fontFamily});
+    }
+    const loaded = await document.fonts.load('16px "Course Marks"', '\u2705\u274C\u23F3');
+    return {marks, loaded: loaded.length};
+}"""
+
+
+def assert_marks_drawn(page, what: str) -> None:
+    """The page's marks are set in the course's own mark font, which loaded: they show without an emoji font."""
+    found = page.evaluate(MARKS)
+    assert found["marks"], f"{what}: no mark (✅ ❌ ⏳) to check"
+    loose = [m for m in found["marks"] if not m["wrapped"] or "Course Marks" not in m["font"]]
+    assert not loose, f"{what}: {len(loose)} marks not set in the marks' font: {loose[:3]}"
+    assert found["loaded"] >= 1, f"{what}: the marks' font did not load"
+
+
+def test_marks_font_has_the_three_marks_in_colour():
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(io.BytesIO(marks.font_bytes()))
+    assert set(font.getBestCmap()) == {ord(c) for c in "✅❌⏳"}
+    assert {"COLR", "CPAL"} <= set(font.keys())
+    assert "data:font/ttf;base64," in marks.style()
+
+
+def test_marks_are_wrapped_in_text_only():
+    page = '<title>✅</title><pre>✅ Correct <b title="❌">x</b> ⏳</pre><script>var a = "✅";</script>'
+    assert marks.wrap(page) == (
+        '<title>✅</title><pre><span class="course-mark">✅</span> Correct <b title="❌">x</b> '
+        '<span class="course-mark">⏳</span></pre><script>var a = "✅";</script>'
+    )
 
 
 def rendered(page) -> dict:
@@ -396,6 +433,7 @@ def test_a_deck_renders_with_the_network_cut(decks, offline_browser):
         assert shown["figures"] > 0, "no figure shown"
         assert shown["raw"] == 0, "a formula left as $...$"
         assert not [u for u in failed if needed(u)], f"requests failed: {failed}"
+        assert_marks_drawn(page, "deck 04")
     finally:
         page.close()
 
@@ -412,6 +450,7 @@ def test_the_site_renders_with_the_network_cut(site, offline_browser):
         shown = rendered(page)
         assert shown["formulas"] > 0 and shown["figures"] > 0 and shown["raw"] == 0, shown
         assert not [u for u in failed if needed(u)], f"requests failed: {failed}"
+        assert_marks_drawn(page, "site page 07")
     finally:
         page.close()
 

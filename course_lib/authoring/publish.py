@@ -16,6 +16,9 @@ MathJax from a ``_static/`` folder beside the HTML files and nothing else:
   release from the npm registry (one pinned version, checked against the registry's
   sha512 digest) into ``build/vendor/``; later builds reuse that file, offline.
 
+The marks the checks print (✅ ❌ ⏳) are drawn in a small font embedded in each page
+(``marks``), so that they show on a machine without an emoji font.
+
 Links between notebooks (``05_softmax.ipynb``) point at the rendered pages instead
 (``05_softmax.html``, ``05_softmax.slides.html``), and widget outputs, which need a live
 kernel, show their plain-text form.
@@ -40,6 +43,7 @@ import nbformat
 from nbconvert import HTMLExporter, SlidesExporter
 from nbconvert.preprocessors import Preprocessor
 
+from . import marks
 from .execute import WIDGET_VIEW
 
 TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
@@ -254,9 +258,10 @@ def build_slides(notebooks: list[pathlib.Path] | None = None, out: pathlib.Path 
     exporter.register_preprocessor(links, enabled=True)
     decks = []
     for path in paths:
-        body, _ = exporter.from_notebook_node(_read(path), resources={"metadata": {"name": path.stem}})
+        resources = {"metadata": {"name": path.stem}, "course_marks_style": marks.style()}
+        body, _ = exporter.from_notebook_node(_read(path), resources=resources)
         deck = out / f"{path.stem}.slides.html"
-        deck.write_text(body, encoding="utf-8")
+        deck.write_text(marks.wrap(body), encoding="utf-8")
         decks.append(deck)
     return decks
 
@@ -299,17 +304,18 @@ def build_site(notebooks: list[pathlib.Path] | None = None, out: pathlib.Path = 
     titles = [notebook.metadata["title"] for notebook in notebooks]
     pages = []
     for number, (path, notebook) in enumerate(zip(paths, notebooks)):
-        resources = {"metadata": {"name": path.stem}, "course_nav": _nav(names, titles, number)}
+        resources = {"metadata": {"name": path.stem}, "course_nav": _nav(names, titles, number),
+                     "course_marks_style": marks.style()}
         body, _ = exporter.from_notebook_node(notebook, resources=resources)
         page = out / f"{path.stem}.html"
-        page.write_text(body, encoding="utf-8")
+        page.write_text(marks.wrap(body), encoding="utf-8")
         pages.append(page)
 
     front = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(index_markdown(readme.read_text(encoding="utf-8")))])
     front.metadata["title"] = _title(front, "Contents")
-    body, _ = exporter.from_notebook_node(front, resources={"metadata": {"name": "index"}})
+    body, _ = exporter.from_notebook_node(front, resources={"metadata": {"name": "index"}, "course_marks_style": marks.style()})
     index = out / "index.html"
-    index.write_text(body, encoding="utf-8")
+    index.write_text(marks.wrap(body), encoding="utf-8")
     return [index, *pages]
 
 
