@@ -484,3 +484,40 @@ def test_no_slide_is_taller_than_the_slide(decks, offline_browser):
         count += measured["slides"]
         report += [f"{name} slide {o['h']}.{o['v']}: {o['height']} px > {HEIGHT} ({o['text']!r})" for o in measured["over"]]
     assert not report, f"{len(report)} of {count} slides overflow at {WIDTH}×{HEIGHT}:\n" + "\n".join(report)
+
+
+@pytest.mark.browser
+def test_the_speaker_view_shows_the_notes_at_once_with_each_formula_once(decks, offline_browser):
+    """Deck 04's first exercise: its note follows a fragment (the check) and holds a formula, √256 = 16."""
+    page, _ = open_offline(offline_browser, decks["04_scaling"])
+    try:
+        page.wait_for_function("() => Reveal.isReady()")
+        where = page.evaluate("""() => {
+            for (const slide of Reveal.getSlides()) {
+                const notes = slide.querySelector('aside.notes');
+                if (notes && notes.textContent.includes('256')) return Reveal.getIndices(slide);
+            }
+        }""")
+        assert where, "deck 04 has no note about 256 any more: pick another note with a formula"
+        page.evaluate("([h, v]) => Reveal.slide(h, v)", [where["h"], where["v"]])
+        with page.context.expect_page() as opened:
+            page.keyboard.press("s")
+        speaker = opened.value
+        notes = ".speaker-controls-notes .value"
+        try:
+            speaker.wait_for_function(f"() => document.querySelector('{notes}')?.innerText.includes('256')",
+                                      timeout=10_000)
+        except Exception:
+            shot = decks["04_scaling"].parent / "speaker-view.png"
+            speaker.screenshot(path=str(shot))
+            pytest.fail(f"the speaker view opened without the slide's notes; screenshot {shot}")
+        shown = speaker.evaluate(f"""() => {{
+            const value = document.querySelector('{notes}');
+            return {{text: value.innerText, math: value.querySelectorAll('math').length,
+                     mathjax: value.querySelectorAll('.MathJax, .MathJax_Preview, script').length}};
+        }}""")
+        assert shown["mathjax"] == 0 and shown["math"] >= 1, shown
+        assert shown["text"].count("256") == 2, f"a formula reads twice: {shown['text']!r}"  # "is 256, ...", "√256 = 16"
+        speaker.close()
+    finally:
+        page.close()
