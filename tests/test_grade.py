@@ -3,7 +3,8 @@
 One class is graded once (the `graded` fixture, about 25 s on two cores): notebooks 00 and 01 as an
 instructor, a learner who has not started, one who got one exercise right and one wrong, one whose
 notebook loops forever, one whose output tries to break the table, a broken file and a notebook from
-elsewhere. The other tests need no kernel.
+elsewhere. The other tests need no kernel. Attacks on the grader: test_grade_hostile.py; the trusted
+verdicts: test_grade_answers.py; students, rosters, shards: test_grade_class.py.
 """
 
 from __future__ import annotations
@@ -99,16 +100,18 @@ def snapshot(folder: pathlib.Path) -> dict[str, tuple[int, int]]:
 def graded(tmp_path_factory):
     """The class graded once through the command line: (exit status, stdout, the CSV's rows by file, ...)."""
     tmp = tmp_path_factory.mktemp("grade")
-    folder, out, marker = tmp / "class", tmp / "out" / "grades.csv", tmp / "fay-ran"
+    folder, out, marker = tmp / "class", tmp / "out" / "files.csv", tmp / "fay-ran"
     make_class(folder, marker)
     before = snapshot(folder)
     with contextlib.redirect_stdout(io.StringIO()) as stdout:
         status = grade.main([str(folder), "--out", str(out), "--jobs", "2", "--timeout", str(TIMEOUT)])
     with out.open(newline="", encoding="utf-8-sig") as file:
         table = list(csv.reader(file))
+    with (out.parent / "grades.csv").open(newline="", encoding="utf-8-sig") as file:
+        students = {row["student"]: row for row in csv.DictReader(file)}
     return {"status": status, "stdout": stdout.getvalue(), "table": table,
-            "rows": {row[1]: dict(zip(table[0], row)) for row in table[1:]},
-            "unchanged": snapshot(folder) == before, "marker": marker}
+            "rows": {row[1]: dict(zip(table[0], row)) for row in table[1:]}, "students": students,
+            "unchanged": snapshot(folder) == before, "marker": marker, "out": out}
 
 
 def test_instructor_notebook_gets_every_check_correct(graded):
@@ -154,14 +157,14 @@ def test_notebook_not_of_the_course_is_marked_and_never_run(graded):
 def test_output_cannot_break_the_table(graded):
     table = graded["table"]
     header = table[0]
-    assert header[:4] == ["student", "file", "course notebook", "status"] and header[-1] == "problems"
-    assert header[4:-1] == [PARK, OUTDOOR, DOT, COSINE]
+    assert header[:4] == ["student", "file", "course notebook", "status"] and header[-2:] == ["mistakes", "problems"]
+    assert header[4:-2] == [PARK, OUTDOOR, DOT, COSINE]
     assert sorted(row[1] for row in table[1:]) == sorted([
         "ada/00_welcome.ipynb", "bo/00_welcome.ipynb", "broken.ipynb", "cy/01_dot_product.ipynb",
         "dee/00_welcome.ipynb", EVE, "fay/notes.ipynb"]), "one row per file; hidden checkpoints skipped"
     assert all(len(row) == len(header) for row in table)
     allowed = {"", PASS, FAIL, TODO, DID_NOT_RUN, grade.NO_VERDICT, MISSING}
-    assert all(row[i] in allowed for row in table[1:] for i in range(4, len(header) - 1))
+    assert all(row[i] in allowed for row in table[1:] for i in range(4, len(header) - 2))
     eve = graded["rows"][EVE]
     assert (eve["student"], eve[PARK], eve[OUTDOOR]) == ('eve, "the\nhacker"', FAIL, PASS)
 
@@ -180,6 +183,36 @@ def test_progress_and_summary(graded):
 
 def test_submissions_are_left_as_they_were(graded):
     assert graded["unchanged"]
+
+
+def test_a_row_per_student_with_points_and_a_total(graded):
+    students = graded["students"]
+    assert sorted(students) == ["ada", "bo", "cy", "dee", 'eve, "the\nhacker"']
+    assert students["ada"]["00_welcome (of 2)"] == "2" and students["ada"]["total (of 4)"] == "2"
+    assert (students["cy"]["01_dot_product (of 2)"], students["cy"]["00_welcome (of 2)"]) == ("1", "")
+    assert students["bo"]["total (of 4)"] == "0" and students["dee"]["total (of 4)"] == "1"
+
+
+def test_the_named_mistake_is_kept_and_tallied(graded):
+    eve = graded["rows"][EVE]
+    assert eve["mistakes"] == "check_park_row: that is row 0 of x, the embedding of 'I'"
+    assert re.search(r"^Most frequent mistakes \(what to re-teach\):$", graded["stdout"], re.M)
+    assert re.search(r"^  00_welcome: check_park_row \(1 ❌\): 1× ", graded["stdout"], re.M)
+
+
+def test_a_feedback_file_per_student_with_the_checks_own_text(graded):
+    feedback = graded["out"].parent / "feedback"
+    assert sorted(path.name for path in feedback.iterdir()) == [
+        "ada.md", "bo.md", "cy.md", "dee.md", "eve_the_hacker.md"]
+    cy = (feedback / "cy.md").read_text()
+    assert "### check_dot_product ✅" in cy and "### check_cosine_similarity ❌" in cy
+    assert "    ❌ Not yet: cosine_similarity() — " in cy
+    assert "its notebook printed" not in cy, "a ✅ printed inside the check cell beside the check's ❌ is no tampering"
+
+
+def test_the_journal_holds_a_row_per_file(graded):
+    rows = grade.read_journal(grade.journal_path(graded["out"]))
+    assert sorted(row.path for row in rows) == sorted(graded["rows"])
 
 
 def test_folder_without_notebooks_is_an_error(tmp_path, capsys):

@@ -24,6 +24,7 @@ import functools
 import itertools
 import numbers
 import sys
+import threading
 import types
 from typing import Any, Callable, Iterator, Sequence
 
@@ -51,12 +52,31 @@ NOT_ATTEMPTED = "⏳ Not attempted yet"
 REPLACE_DOTS = "replace the `...` with your answer and run the cell again"
 
 
+_SINK = threading.local()  # where report() writes instead of printing: the grader's own run of a check
+
+
 def report(verdict: str, name: str, detail: str = "", hint: str = "") -> None:
     """Print one verdict line (and, for a wrong answer, its hint)."""
     message = f"{verdict}: {name}" + (f" — {detail}" if detail else "")
     if hint and verdict == WRONG:
         message += f"\n   Hint: {hint}"
+    sink = getattr(_SINK, "reports", None)
+    if sink is not None:
+        sink.append((verdict, detail, message))
+        return
     print(message)
+
+
+@contextlib.contextmanager
+def collected() -> Iterator[list[tuple[str, str, str]]]:
+    """While active (in this thread), verdicts are collected as (verdict, detail, message) instead of printed:
+    how the grader (course_lib.authoring.answers) runs a check on an answer read from a student's kernel."""
+    previous = getattr(_SINK, "reports", None)
+    _SINK.reports = []
+    try:
+        yield _SINK.reports
+    finally:
+        _SINK.reports = previous
 
 
 def never_raises(check: Callable[..., None]) -> Callable[..., None]:
@@ -479,11 +499,21 @@ class Forbidden:
 
     def static_use(self, func: Callable[..., Any]) -> str | None:
         """The first forbidden operator or name in the code of ``func`` (and the notebook functions it calls);
-        ``func`` being a forbidden library function itself counts too."""
+        ``func`` being a forbidden library function itself counts too.
+
+        An answer the grader replays from a student's kernel carries ``grader_codes``, the code compiled (never
+        run) from the notebook's source of the function and its helpers: there, a forbidden library name in that
+        code counts too (the kernel's own record of its calls cannot be trusted)."""
+        replayed = getattr(func, "grader_codes", None)
         for name in self.library:
-            if func is _library_function(name):
+            if func is _library_function(name) or (replayed is not None and func.grader_library == name):
                 return f"course_lib's `{name}` itself"
-        for code in _codes(func):
+        for code in (_codes(func) if replayed is None else replayed):
+            if replayed is not None:
+                named = [name for name in self.library if name in code.co_names and name not in self.when
+                         and name not in func.grader_helpers]
+                if named:
+                    return f"course_lib's `{named[0]}`"
             for instruction in dis.get_instructions(code):
                 if "@" in self.operators and _is_matmul(instruction):
                     return "the @ operator"
@@ -494,8 +524,16 @@ class Forbidden:
 
     @contextlib.contextmanager
     def tripwires(self, func: Callable[..., Any]) -> Iterator[list[str]]:
-        """While active, calls of the forbidden course_lib functions from outside course_lib are recorded."""
+        """While active, calls of the forbidden course_lib functions from outside course_lib are recorded.
+        For an answer the grader replays, the calls are those its kernel recorded for the last call."""
         calls: list[str] = []
+        if getattr(func, "grader_codes", None) is not None:
+            yield calls
+            for name, kwargs in func.grader_library_calls():
+                condition = self.when.get(name)
+                if name in self.library and (condition is None or condition((), kwargs)):
+                    calls.append(f"course_lib's `{name}`" + (" with causal=True" if name in self.when else ""))
+            return
         originals = {id(_library_function(name)): (_library_function(name), name) for name in self.library}
         wires = {key: self._wire(original, name, calls) for key, (original, name) in originals.items()}
         namespaces = [getattr(func, "__globals__", {}), vars(attention), vars(grad), vars(tiled), vars(sys.modules["course_lib"])]

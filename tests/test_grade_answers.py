@@ -1,0 +1,176 @@
+"""course_lib.authoring.answers: the grader's own verdict on an answer read from a kernel as plain data.
+
+No kernel is started: a fake kernel runs the learner's cells in a namespace here and answers the
+grader's requests with the same functions (``answers._evaluate``, ``answers._call``) that run in a real
+kernel. What a right answer, a wrong one, a placeholder and a shortcut get must be what the check
+prints in the notebook; what a lying or broken kernel sends must never become a ✅.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import re
+
+import numpy
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from course_lib import exercises
+from course_lib.authoring import answers
+
+pytestmark = pytest.mark.usefixtures("numpy_backend")
+
+HEADER = "import numpy as np\nfrom course_lib import attention, data, exercises, xp\nx = data.sentence_embeddings()"
+SOFTMAX = "exercises.check_stable_softmax(stable_softmax)"
+RIGHT = "def stable_softmax(x):\n    z = x - x.max(axis=-1, keepdims=True)\n    e = np.exp(z)\n    return e / e.sum(axis=-1, keepdims=True)"
+CASES = {  # (answer cell, the course's check cell)
+    "softmax right": (RIGHT, SOFTMAX),
+    "softmax right in float32": (RIGHT.replace("e = np.exp(z)", "e = np.exp(z).astype(np.float32)"), SOFTMAX),
+    "softmax without the maximum": ("def stable_softmax(x):\n    e = np.exp(x)\n    return e / e.sum(axis=-1, keepdims=True)", SOFTMAX),
+    "softmax placeholder": ("def stable_softmax(x):\n    raise NotImplementedError('write your solution here')", SOFTMAX),
+    "softmax that raises": ("def stable_softmax(x):\n    return x[5, 5, 5]", SOFTMAX),
+    "softmax returning None": ("def stable_softmax(x):\n    pass", SOFTMAX),
+    "softmax calling the library": ("def stable_softmax(x):\n    return attention.softmax(x)", SOFTMAX),
+    "softmax through a helper": ("def helper(x):\n    return attention.softmax(x)\ndef stable_softmax(x):\n    return helper(x)",
+                                 SOFTMAX),
+    "softmax as the library's": ("stable_softmax = attention.softmax", SOFTMAX),
+    "softmax not a function": ("stable_softmax = 3", SOFTMAX),
+    "park row right": ("x_park = x[data.TOKENS.index('park')].tolist()", "exercises.check_park_row(x_park)"),
+    "park row a column": ("x_park = x[:, 6]", "exercises.check_park_row(x_park)"),
+    "park row a string": ("x_park = 'park'", "exercises.check_park_row(x_park)"),
+    "park row placeholder": ("x_park = ...", "exercises.check_park_row(x_park)"),
+    "outdoor words right": ("outdoor_words = ('go', 'park')", "exercises.check_outdoor_words(outdoor_words)"),
+    "outdoor words wrong": ("outdoor_words = ['go', 'I']", "exercises.check_outdoor_words(outdoor_words)"),
+    "top book": ("top_book = np.str_('How Computers Learned')\nquery_two = ...", "exercises.check_top_book(top_book, query_two)"),
+}
+
+
+def student_notebook(answer: str, check: str):
+    return new_notebook(cells=[new_code_cell(HEADER), new_code_cell(answer), new_code_cell(check)])
+
+
+class FakeKernel:
+    """The learner's cells run here, in a namespace of their own; the grader's requests answered as a kernel
+    answers them. ``lie`` rewrites each reply before it is sent."""
+
+    def __init__(self, notebook, lie=lambda reply: reply):
+        self.namespace = {"__name__": "__main__"}
+        for cell in notebook.cells:
+            if not cell.source.startswith("exercises.check_"):
+                exec(cell.source, self.namespace)  # noqa: S102 - the test's own answers
+        self.lie, self.requests = lie, 0
+
+    async def run(self, source: str) -> list[str]:
+        self.requests += 1
+        ask = json.loads(json.loads(re.fullmatch(r".*\.capture\((.*)\)", source)[1]))
+        if "values" in ask:
+            reply = {"values": [answers._evaluate(e, self.namespace) for e in ask["values"]]}
+        else:
+            reply = answers._call(ask["function"], ask["args"], self.namespace)
+        return [json.dumps(self.lie(reply))]
+
+
+def judge(answer: str, check: str, lie=lambda reply: reply) -> list[answers.Judged]:
+    notebook = student_notebook(answer, check)
+    kernel = FakeKernel(notebook, lie)
+    return asyncio.run(answers.judge(answers.Ask(check, notebook, 2), kernel.run))
+
+
+def printed(answer: str, check: str) -> str:
+    """What the check prints in the notebook, on the same answer."""
+    kernel = FakeKernel(student_notebook(answer, check))
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        exec(check, kernel.namespace)  # noqa: S102 - the course's check cell
+    return out.getvalue().rstrip("\n")
+
+
+@pytest.mark.parametrize("answer, check", CASES.values(), ids=CASES.keys())
+def test_the_graders_verdict_is_the_one_the_notebook_prints(answer, check):
+    (judged,) = judge(answer, check)
+    assert judged.text == printed(answer, check)
+    assert judged.symbol == judged.text[0]
+
+
+def test_the_named_mistake_is_read_from_the_verdict():
+    (judged,) = judge(*CASES["softmax without the maximum"])
+    assert judged.mistake.startswith("a softmax without subtracting the maximum")
+    (judged,) = judge(*CASES["softmax calling the library"])
+    assert judged.mistake == "shortcut: course_lib's `softmax`"
+    (judged,) = judge(*CASES["softmax right"])
+    assert (judged.symbol, judged.mistake) == ("✅", "")
+
+
+def strip_library_calls(reply: dict) -> dict:
+    """A kernel that hides the course_lib calls it made and says no function is the library's."""
+    if "library" in reply:
+        reply["library"] = []
+    for value in reply.get("values", []):
+        value["library"] = ""
+    return reply
+
+
+@pytest.mark.parametrize("case", ["softmax calling the library", "softmax through a helper", "softmax as the library's"])
+def test_a_kernel_that_hides_its_library_calls_is_still_refused_by_the_source(case):
+    (judged,) = judge(*CASES[case], lie=strip_library_calls)
+    assert judged.symbol == "❌" and "this exercise asks for the softmax written out" in judged.text
+
+
+@pytest.mark.parametrize("where, lie", [
+    ("values", lambda reply: "✅ Correct"),
+    ("values", lambda reply: {"values": "everything"}),
+    ("values", lambda reply: reply | {"verdict": "✅ Correct"}),
+    ("result", lambda reply: "✅ Correct"),
+    ("result", lambda reply: {"result": {"t": "array", "dtype": "<f8", "shape": [9], "v": [1.0]}}),
+    ("result", lambda reply: {"result": {"t": "array", "dtype": "|O", "shape": [], "v": "os.system('x')"}}),
+    ("result", lambda reply: {"result": {"t": "list", "v": [{"t": "list", "v": []}] * 3}}),
+    ("result", lambda reply: {"result": {"t": "✅"}}),
+], ids=["values as text", "values not a list", "a verdict beside", "result as text", "shape lie", "object dtype",
+        "a list", "unknown kind"])
+def test_a_kernel_that_sends_anything_else_never_gets_a_pass(where, lie):
+    for answer in (CASES["softmax without the maximum"][0], CASES["softmax placeholder"][0]):
+        (judged,) = judge(answer, SOFTMAX, lie=lambda reply: lie(reply) if where in reply else reply)
+        assert judged.symbol != "✅", judged.text
+
+
+def test_a_kernel_that_stops_gives_no_verdicts():
+    async def stopped(source):
+        return None
+
+    notebook = student_notebook(RIGHT, SOFTMAX)
+    assert asyncio.run(answers.judge(answers.Ask(SOFTMAX, notebook, 2), stopped)) is None
+
+
+def test_an_answer_crosses_as_plain_data_and_back():
+    values = [None, ..., True, 3, 2.5, float("nan"), "park", numpy.str_("go"), [1, (2.0, "a")], numpy.float64(0.5),
+              numpy.arange(6.0).reshape(2, 3), numpy.array([True, False]), numpy.array(["a", "bc"]),
+              numpy.arange(3, dtype=numpy.int32)]
+    for value in values:
+        back = answers.decode(json.loads(json.dumps(answers.encode(value))))
+        assert type(back) is type(value) or isinstance(value, numpy.str_)
+        if isinstance(value, numpy.ndarray):
+            assert back.dtype == value.dtype and numpy.array_equal(back, value)
+
+
+@pytest.mark.parametrize("data", [
+    {"t": "array", "dtype": "|O", "shape": [1], "v": [None]},
+    {"t": "array", "dtype": "<f8", "shape": [2], "v": [1.0]},
+    {"t": "array", "dtype": "<f8", "shape": [10**7], "v": []},
+    {"t": "int", "v": "1e9"},
+    {"t": "float", "v": "1.0"},
+    {"t": "list", "v": "abc"},
+    {"t": "nothing"},
+    "text",
+], ids=["object dtype", "shape lie", "too large", "int as text", "float as text", "list of text", "kind", "not a dict"])
+def test_what_does_not_describe_a_value_becomes_a_stand_in(data):
+    value = answers.decode(data)
+    assert type(value).__module__ == answers.__name__ and not hasattr(value, "shape")
+
+
+def test_a_too_large_or_odd_answer_is_described_not_sent():
+    assert answers.encode(numpy.zeros(answers.MAX_ELEMENTS + 1))["t"] == "opaque"
+    assert answers.encode({"a": 1}) == {"t": "opaque", "kind": "dict", "why": ""}
+    assert answers.encode(numpy.array([1 + 2j]))["t"] == "opaque"
+    assert answers.encode(exercises.check_stable_softmax)["t"] == "function"

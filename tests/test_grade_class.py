@@ -1,0 +1,154 @@
+"""course_lib.authoring.classroom and the grader's bookkeeping: who handed a file in (folders, Canvas, Moodle,
+a roster), a row per student, shards and their merge, the journal a rerun resumes from. No kernel is started:
+the rows are made here as the grader makes them."""
+
+from __future__ import annotations
+
+import csv
+import json
+import pathlib
+
+import pytest
+
+from course_lib.authoring import classroom, grade
+from course_lib.authoring.classroom import Identity, read_identity
+
+SOFTMAX, TEMPERATURE = "05_softmax: check_stable_softmax", "05_softmax: check_softmax_temperature"
+PARK = "00_welcome: check_park_row"
+
+
+@pytest.mark.parametrize("path, identity", [
+    ("alice/05_softmax.ipynb", Identity("alice", "", "folder")),
+    ("alice/week 3/05_softmax.ipynb", Identity("alice", "", "folder")),
+    ("alice_05_softmax (1).ipynb", Identity("alice", "", "file name")),
+    ("bob_12345_05_softmax.ipynb", Identity("bob", "12345", "file name")),
+    ("submissions/doejane_12345_67890_05_softmax.ipynb", Identity("doejane", "12345", "Canvas file name")),
+    ("doejane_LATE_12345_67890_05_softmax-1.ipynb", Identity("doejane", "12345", "Canvas file name")),
+    ("Jane Doe_4711_assignsubmission_file_/05_softmax.ipynb", Identity("Jane Doe", "4711", "Moodle folder")),
+    ("moodle/Jane Doe_4711_assignsubmission_file_/alice_05_softmax.ipynb", Identity("Jane Doe", "4711", "Moodle folder")),
+    ("05_softmax.ipynb", None),
+])
+def test_who_handed_a_file_in_is_read_from_its_path(path, identity):
+    assert read_identity(path, "05_softmax") == identity
+
+
+def row(path: str, notebook: str = "05_softmax", **verdicts) -> grade.Graded:
+    columns = {"softmax": SOFTMAX, "temperature": TEMPERATURE, "park": PARK}
+    return grade.Graded(path, notebook, verdicts={columns[k]: v for k, v in verdicts.items()}, sha256="x")
+
+
+EXERCISES = {"00_welcome": [grade.Exercise("00_welcome", "check_park_row", PARK, "")],
+             "05_softmax": [grade.Exercise("05_softmax", "check_stable_softmax", SOFTMAX, ""),
+                            grade.Exercise("05_softmax", "check_softmax_temperature", TEMPERATURE, "")]}
+
+
+def read_csv(path: pathlib.Path) -> dict[str, dict]:
+    with path.open(newline="", encoding="utf-8-sig") as file:
+        return {r["student"]: r for r in csv.DictReader(file)}
+
+
+def test_a_row_per_student_the_better_of_two_files_counts_and_unmatched_files_are_listed(tmp_path):
+    rows = [row("alice_05_softmax.ipynb", softmax="❌", temperature="✅"),
+            row("alice_05_softmax (1).ipynb", softmax="✅", temperature="✅"),
+            row("Alice/00_welcome.ipynb", "00_welcome", park="✅"),
+            row("doejane_12345_67890_05_softmax.ipynb", softmax="✅", temperature="⏳"),
+            row("05_softmax.ipynb", softmax="✅", temperature="✅")]
+    out = tmp_path / "files.csv"
+    classroom.write_reports(rows, EXERCISES, out, None)
+    students = read_csv(tmp_path / "grades.csv")
+    assert sorted(students) == ["alice", "doejane"], "Alice and alice are one student; no row for the unmatched"
+    alice = students["alice"]
+    assert (alice["00_welcome (of 1)"], alice["05_softmax (of 2)"], alice["total (of 3)"]) == ("1", "2", "3")
+    assert "2 files for 05_softmax: the better counts (alice_05_softmax (1).ipynb)" in alice["notes"]
+    assert (students["doejane"]["id"], students["doejane"]["total (of 3)"]) == ("12345", "1")
+    assert (tmp_path / "unmatched.txt").read_text() == "05_softmax.ipynb: no student's name in its path\n"
+    summary = classroom.summary(rows, EXERCISES, out, None)
+    assert "Unmatched: 1 file(s), in no student's row" in summary
+
+
+def test_a_roster_maps_lms_names_to_students_and_lists_what_it_does_not_match(tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student,id,email\nJane Doe,12345,jane@example.org\nBob Smith,999,bob@example.org\n"
+                      "Carla Diaz,777,carla@example.org\n")
+    rows = [row("doejane_12345_67890_05_softmax.ipynb", softmax="✅"),
+            row("Bob Smith_999_assignsubmission_file_/05_softmax.ipynb", softmax="❌"),
+            row("mallory_05_softmax.ipynb", softmax="✅")]
+    read = classroom.read_roster(roster)
+    classroom.write_reports(rows, EXERCISES, tmp_path / "files.csv", read)
+    students = read_csv(tmp_path / "grades.csv")
+    assert sorted(students) == ["Bob Smith", "Carla Diaz", "Jane Doe"]
+    assert students["Jane Doe"]["total (of 2)"] == "1" and students["Carla Diaz"]["notes"] == "no file handed in"
+    unmatched = (tmp_path / "unmatched.txt").read_text()
+    assert unmatched == ("mallory_05_softmax.ipynb: read as 'mallory' (file name), which matches no student "
+                         "of the roster\n")
+    summary = classroom.summary(rows, EXERCISES, tmp_path / "files.csv", read)
+    assert "of the roster, no file from: Carla Diaz" in summary
+
+
+def test_a_roster_without_a_student_column_is_refused(tmp_path):
+    (tmp_path / "roster.csv").write_text("name,id\nJane,1\n")
+    with pytest.raises(grade.GradeError, match="has no column 'student'"):
+        classroom.read_roster(tmp_path / "roster.csv")
+
+
+def test_feedback_holds_each_verdicts_text(tmp_path):
+    graded = row("alice/05_softmax.ipynb", softmax="❌", temperature="⏳")
+    graded.texts = {SOFTMAX: "❌ Not yet: stable_softmax() — this looks like no max\n   Hint: rows"}
+    graded.problems = ["timed out after 9 s in cell 4; 1 check(s) did not run"]
+    classroom.write_reports([graded], EXERCISES, tmp_path / "files.csv", None)
+    text = (tmp_path / "feedback" / "alice.md").read_text()
+    assert text.startswith("# Feedback for alice\n\n## 05_softmax (0 of 2)")
+    assert "### check_stable_softmax ❌\n\n    ❌ Not yet: stable_softmax() — this looks like no max\n       Hint: rows" in text
+    assert "### check_softmax_temperature ⏳" in text and "- timed out after 9 s" in text
+
+
+def test_the_tally_names_the_most_frequent_mistakes():
+    rows = [row(f"s{i}/05_softmax.ipynb", softmax="❌") for i in range(4)]
+    for graded, mistake in zip(rows, ["no max", "no max", "no max", "wrong axis"]):
+        graded.mistakes = {SOFTMAX: mistake}
+    assert classroom.tally(rows, EXERCISES) == [f"  {SOFTMAX} (4 ❌): 3× no max; 1× wrong axis"]
+
+
+def test_shards_split_the_class_into_fixed_disjoint_shares():
+    paths = [f"student{i}/0{i % 9}_x.ipynb" for i in range(200)]
+    shares = [[p for p in paths if grade.in_shard(p, (i, 4))] for i in range(1, 5)]
+    assert sorted(sum(shares, [])) == sorted(paths) and all(20 < len(share) < 80 for share in shares)
+    assert grade.parse_shard("2/4") == (2, 4) and grade.parse_shard(None) == (1, 1)
+    for bad in ("0/4", "5/4", "2", "a/b"):
+        with pytest.raises(grade.GradeError, match="give i/N with 1 <= i <= N"):
+            grade.parse_shard(bad)
+
+
+def write_journal(path: pathlib.Path, rows: list[grade.Graded], cut: str = "") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(grade.dataclasses.asdict(r)) + "\n" for r in rows) + cut)
+
+
+def test_merge_joins_the_shards_tables(tmp_path):
+    write_journal(tmp_path / "shard-1" / "files.jsonl", [row("a/05_softmax.ipynb", softmax="✅")])
+    write_journal(tmp_path / "shard-2" / "files.jsonl", [row("b/05_softmax.ipynb", softmax="❌")],
+                  cut='{"path": "c/05_softm')  # a shard killed while writing a row
+    out = tmp_path / "all" / "files.csv"
+    assert grade.main(["--merge", str(tmp_path / "shard-1" / "files.csv"), str(tmp_path / "shard-2" / "files.csv"),
+                       "--out", str(out)]) == 0
+    with out.open(newline="", encoding="utf-8-sig") as file:
+        table = list(csv.DictReader(file))
+    assert [(r["file"], r[SOFTMAX]) for r in table] == [("a/05_softmax.ipynb", "✅"), ("b/05_softmax.ipynb", "❌")]
+    assert sorted(read_csv(tmp_path / "all" / "grades.csv")) == ["a", "b"]
+    assert len(grade.read_journal(tmp_path / "all" / "files.jsonl")) == 2
+
+
+def test_merge_of_a_missing_shard_is_an_error(tmp_path, capsys):
+    assert grade.main(["--merge", str(tmp_path / "nowhere" / "files.csv"), "--out", str(tmp_path / "f.csv")]) == 2
+    assert "does not exist; give the shards' tables" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"limits": grade.sandbox.Limits(memory_mb=-1)}, r"memory_mb=-1: give a whole number, 0 for no limit"),
+    ({"shard": "3/2"}, r"shard='3/2': give i/N"),
+])
+def test_bad_limits_and_shards_are_refused(tmp_path, change, message):
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "x.ipynb").write_text("{}")
+    with pytest.raises(grade.GradeError, match=message):
+        grade.grade(tmp_path / "class", tmp_path / "files.csv", jobs=1, **change)
