@@ -49,7 +49,7 @@ __all__ = [
 
 VOCAB_SIZE = 64  # large enough that a token rarely repeats by chance in a sequence
 CONTEXT = 32  # positions per sequence
-MIN_LENGTH, MAX_LENGTH = 6, 14  # the segment's length is drawn from MIN_LENGTH..MAX_LENGTH
+MIN_LENGTH, MAX_LENGTH = 8, 16  # the segment's length is drawn from MIN_LENGTH..MAX_LENGTH: up to half the sequence
 
 
 @dataclass(frozen=True)
