@@ -22,6 +22,7 @@ from .attention import (
     weighted_sum,
 )
 from .backend import BackendUnavailableError, asarray, name, namespace, to_numpy, use
+from . import plot  # noqa: E402  the course's figure style, set once for every notebook (see plot.STYLE)
 
 __all__ = [
     "BackendUnavailableError",

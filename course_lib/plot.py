@@ -3,6 +3,12 @@
 Every function takes NumPy or CuPy arrays (copied to the host with ``to_numpy``), draws
 on the Axes it is given (or a new one), returns that Axes, and uses a colour-blind-safe
 colour map. End the notebook cell with ``plt.show()``. Introduced in notebooks 00, 06 and 07.
+
+The course's figure style is set here, once, for every figure of every notebook: importing
+``course_lib`` applies ``STYLE`` (text no smaller than ``MIN_FONT_PT`` points, readable from
+the back of a room once a slide shows the figure at the width of the screen) and, in a
+Jupyter kernel, stores figures at twice their pixels (``retina``), so they stay sharp when a
+slide enlarges them; JupyterLab still shows them at their own size, within the notebook's width.
 """
 
 from __future__ import annotations
@@ -15,9 +21,42 @@ import numpy
 
 from .backend import to_numpy
 
-__all__ = ["heatmap", "weight_lines", "weight_bars"]
+__all__ = ["heatmap", "weight_lines", "weight_bars", "STYLE", "MIN_FONT_PT", "use_style"]
 
 CMAP = "viridis"  # perceptually uniform and colour-blind-safe
+
+# The smallest text in any figure, in points. A slide shows a figure at most a full 1280 px screen
+# wide, about 82 px per inch for the course's widest figures (15 inches): 14 pt is 16 px there.
+MIN_FONT_PT = 14
+STYLE = {
+    "font.size": MIN_FONT_PT,
+    "axes.titlesize": MIN_FONT_PT + 2,
+    "axes.labelsize": MIN_FONT_PT,
+    "xtick.labelsize": MIN_FONT_PT,
+    "ytick.labelsize": MIN_FONT_PT,
+    "legend.fontsize": MIN_FONT_PT,
+    "legend.title_fontsize": MIN_FONT_PT,
+    "figure.titlesize": MIN_FONT_PT + 3,
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+}
+
+
+def use_style() -> None:
+    """Apply the course's figure style (``STYLE``); in a Jupyter kernel, store figures at 2x pixels."""
+    matplotlib.rcParams.update(STYLE)
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and "inline" in matplotlib.get_backend():
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("retina")
+
+
+use_style()
 
 
 def _axes(ax: Any, figsize: tuple[float, float]) -> Any:
@@ -49,6 +88,19 @@ def _text_colour(image: Any, value: float) -> str:
     return "black" if 0.299 * red + 0.587 * green + 0.114 * blue > 0.5 else "white"
 
 
+def _numbers_fit(ax: Any, values: numpy.ndarray) -> bool:
+    """Whether the ``values`` written as "0.25" fit in the cells of their heatmap on ``ax`` at the
+    course's text size. Where it does not, the cells go without numbers (the colour
+    bar gives the values) rather than with numbers that overlap or that a room cannot read."""
+    finite = values[numpy.isfinite(values)]
+    chars = max((len(f"{value:.2f}") for value in finite.ravel()), default=0)
+    box = ax.get_position()
+    width, height = ax.figure.get_size_inches()
+    cell_width, cell_height = box.width * width / values.shape[1], box.height * height / values.shape[0]
+    text = matplotlib.rcParams["font.size"] / 72  # inches
+    return 0.6 * chars * text <= 0.95 * cell_width and 1.2 * text <= cell_height
+
+
 def heatmap(
     values: Any,
     row_labels: Sequence[str] | None = None,
@@ -65,23 +117,24 @@ def heatmap(
     vmax: float | None = None,
 ) -> Any:
     """Draw a matrix (rows x cols) as a heatmap with token labels, a colour bar and, if
-    ``annotate``, each value written in its cell. Masked entries (NaN) are drawn blank.
+    ``annotate``, each value written in its cell, where the numbers fit at the course's text size.
+    Masked entries (NaN) are drawn blank.
     Raises ValueError if ``values`` is not 2-D or a label list has the wrong length.
     """
     values = _matrix(values, "values")
     _check_labels(row_labels, values.shape[0], "row_labels", "rows")
     _check_labels(col_labels, values.shape[1], "col_labels", "columns")
-    ax = _axes(ax, (1.0 + 0.6 * values.shape[1], 1.0 + 0.5 * values.shape[0]))
+    ax = _axes(ax, (1.5 + 0.85 * values.shape[1], 1.0 + 0.55 * values.shape[0]))
     image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     colorbar = ax.figure.colorbar(image, ax=ax)
     colorbar.set_label(colorbar_label)
     ax.set_xticks(range(values.shape[1]), col_labels if col_labels is not None else range(values.shape[1]))
     ax.set_yticks(range(values.shape[0]), row_labels if row_labels is not None else range(values.shape[0]))
     _tilt_x_labels(ax)
-    if annotate:
+    if annotate and _numbers_fit(ax, values):
         for (i, j), value in numpy.ndenumerate(values):
             if numpy.isfinite(value):
-                ax.text(j, i, f"{value:.2f}", ha="center", va="center", color=_text_colour(image, value), fontsize=8)
+                ax.text(j, i, f"{value:.2f}", ha="center", va="center", color=_text_colour(image, value))
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     return ax
 
@@ -154,7 +207,7 @@ def weight_bars(
     ax.bar(range(len(key_labels)), weights, color=colours)
     if highlight_label is not None and any(label in highlight for label in key_labels):
         patch = matplotlib.patches.Patch(color=cmap(0.8), label=highlight_label)
-        ax.legend(handles=[patch], loc="best", fontsize=8)
+        ax.legend(handles=[patch], loc="best")
     ax.set_xticks(range(len(key_labels)), key_labels)
     _tilt_x_labels(ax)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)

@@ -11,6 +11,7 @@ slides, formulas and figures rendered, and no slide of any deck taller than the
 
 from __future__ import annotations
 
+import base64
 import html.parser
 import io
 import pathlib
@@ -20,6 +21,7 @@ import urllib.parse
 import nbformat
 import pytest
 
+from course_lib import plot
 from course_lib.authoring import marks, publish
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -98,6 +100,36 @@ def test_folded_code_shows_its_outputs_and_a_summary(tmp_path):
     page = deck.read_text()
     assert '<details class="course-folded-code"><summary>the code (2 lines)</summary>' in page
     assert "print" in page.split("course-folded-code", 1)[1] and "jp-OutputArea" in page
+
+
+def png_size(data: str) -> tuple[int, int]:
+    """Width and height of a base64 PNG, from its header."""
+    head = base64.b64decode(data[:64])
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+@by_name(NOTEBOOKS)
+def test_figures_are_stored_at_twice_their_pixels(path):
+    """So a slide can enlarge a figure and keep it sharp; JupyterLab shows it at its size (width, height)."""
+    notebook = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            if "image/png" not in output.get("data", {}):
+                continue
+            size = output.get("metadata", {}).get("image/png", {})
+            pixels = png_size(output["data"]["image/png"])
+            assert size, f"{path.name} cell {index}: a figure stored without its size: run `make notebooks`"
+            assert abs(pixels[0] - 2 * size["width"]) <= 1, f"{path.name} cell {index}: {pixels} px for {size}"
+
+
+def test_no_figure_text_is_set_below_the_room_size():
+    """Every text size in the style is at least plot.MIN_FONT_PT, and no notebook sets a size of its own."""
+    sizes = {key: value for key, value in plot.STYLE.items() if "size" in key}
+    assert min(sizes.values()) >= plot.MIN_FONT_PT, sizes
+    for path in NOTEBOOKS:
+        code = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+        assert not [c for c in code if re.search(r"fontsize\s*=|size\s*=\s*['\"](?:x*-?small|smaller)", c)], (
+            f"{path.name} sets a font size: figure text comes from course_lib.plot.STYLE")
 
 
 # --- building --------------------------------------------------------------------------
@@ -455,35 +487,76 @@ def test_the_site_renders_with_the_network_cut(site, offline_browser):
         page.close()
 
 
+# Every slide of a deck shown in turn (figures fitted, formulas typeset): its height, and each figure's
+# size on the slide, its stored pixels and its margins left and right.
 MEASURE = """async () => {
-    const over = [];
-    const height = Reveal.getConfig().height;
+    const slides = [];
     for (const slide of Reveal.getSlides()) {
         const {h, v} = Reveal.getIndices(slide);
         Reveal.slide(h, v);
+        await (window.courseFitted || Promise.resolve());
         await new Promise(done => MathJax.Hub.Queue(() => done(true)));
         await new Promise(done => requestAnimationFrame(() => done(true)));
-        if (slide.scrollHeight > height) {
-            over.push({h, v, height: slide.scrollHeight, text: slide.innerText.trim().slice(0, 60)});
-        }
+        const figures = [...slide.querySelectorAll('.jp-RenderedImage img')]
+            .filter(img => !img.closest('.celltag_slide-scroll'))
+            .map(img => {
+                const box = img.getBoundingClientRect(), around = img.parentElement.getBoundingClientRect();
+                return {width: img.offsetWidth, height: img.offsetHeight, pixels: img.naturalWidth,
+                        left: (box.left - around.left) / Reveal.getScale(), right: (around.right - box.right) / Reveal.getScale()};
+            });
+        slides.push({h, v, height: slide.scrollHeight, text: slide.innerText.trim().slice(0, 60), figures});
     }
-    return {slides: Reveal.getSlides().length, over};
+    return slides;
 }"""
 
 
-@pytest.mark.browser
-def test_no_slide_is_taller_than_the_slide(decks, offline_browser):
-    report, count = [], 0
+@pytest.fixture(scope="session")
+def slides_shown(decks, offline_browser) -> dict[str, list[dict]]:
+    """Every slide of every deck as Chromium shows it at 1280×800 with the network cut (``MEASURE``)."""
+    shown = {}
     for name, deck in sorted(decks.items()):
         page, _ = open_offline(offline_browser, deck)
         try:
             page.wait_for_function("() => Reveal.isReady()")
-            measured = page.evaluate(MEASURE)
+            shown[name] = page.evaluate(MEASURE)
         finally:
             page.close()
-        count += measured["slides"]
-        report += [f"{name} slide {o['h']}.{o['v']}: {o['height']} px > {HEIGHT} ({o['text']!r})" for o in measured["over"]]
+    return shown
+
+
+@pytest.mark.browser
+def test_no_slide_is_taller_than_the_slide(slides_shown):
+    report = [f"{name} slide {s['h']}.{s['v']}: {s['height']} px > {HEIGHT} ({s['text']!r})"
+              for name, slides in slides_shown.items() for s in slides if s["height"] > HEIGHT]
+    count = sum(len(slides) for slides in slides_shown.values())
     assert not report, f"{len(report)} of {count} slides overflow at {WIDTH}×{HEIGHT}:\n" + "\n".join(report)
+
+
+def smallest_text_px(figure: dict) -> float:
+    """The figure's smallest text on the slide, in px: plot.MIN_FONT_PT points, stored at twice the
+    figure's dpi, drawn at the figure's width on the slide over its stored pixels."""
+    stored_px_per_pt = 2 * plot.STYLE["figure.dpi"] / 72
+    return plot.MIN_FONT_PT * stored_px_per_pt * figure["width"] / figure["pixels"]
+
+
+@pytest.mark.browser
+def test_figures_fill_the_slide_centred_with_text_readable_from_the_back(slides_shown):
+    """Each figure takes 60 % of the slide's width or 55 % of its height, is centred, and its smallest
+    text is 16 px or more."""
+    report, figures = [], []
+    for name, slides in slides_shown.items():
+        for s in slides:
+            for f in s["figures"]:
+                figures.append(f)
+                where = f"{name} slide {s['h']}.{s['v']}: figure {f['width']}×{f['height']} px"
+                if f["width"] < 0.6 * WIDTH and f["height"] < 0.55 * HEIGHT:
+                    report.append(f"{where} is under 60 % of the width and 55 % of the height")
+                if smallest_text_px(f) < 16:
+                    report.append(f"{where}: its smallest text is {smallest_text_px(f):.1f} px")
+                if abs(f["left"] - f["right"]) > 2:
+                    report.append(f"{where} is not centred ({f['left']:.0f} px left, {f['right']:.0f} px right)")
+    assert len(figures) >= 14, f"only {len(figures)} figures found on the slides"
+    assert not report, "\n".join(report)
 
 
 @pytest.mark.browser
