@@ -105,13 +105,16 @@ slides: $(VENV)/.installed
 site: $(VENV)/.installed
 	$(BIN)/python -m course_lib.authoring.publish site $(NOTEBOOKS)
 
-# Grade a class: every notebook under SUBMISSIONS (recursively) run in a fresh kernel of its own,
-# each check's verdict in one table, OUT (default build/grade/grades.csv); JOBS kernels at a time
-# (default one per core), TIMEOUT seconds per notebook (default 120). The notebooks' code runs with
-# your rights: grade in a container or a throw-away account.
+# Grade a class: every notebook under SUBMISSIONS (recursively) run in a bubblewrap sandbox of its own
+# (where bwrap is installed; SANDBOX=0 to run without), each exercise judged by the grader; as each
+# notebook finishes, OUT (default build/grade/files.csv, a row per file) and beside it grades.csv (a row
+# per student), feedback/ and unmatched.txt; a rerun keeps what is done (REGRADE=1: all again). JOBS
+# kernels at a time (default one per core); per notebook TIMEOUT seconds (120), MEMORY MiB (4096), CPU
+# seconds (600), PROCESSES (256), FILE_SIZE MiB (256); ROSTER=class.csv; SHARD=i/N a fixed share.
+# MERGE="shard tables" joins shards' OUT into OUT instead of grading.
 grade: $(VENV)/.installed-test
-	$(if $(SUBMISSIONS),,$(error SUBMISSIONS is not set: make grade SUBMISSIONS=folder-of-handed-in-notebooks [OUT=grades.csv JOBS=N TIMEOUT=seconds]))
-	$(BIN)/python -m course_lib.authoring.grade "$(SUBMISSIONS)" $(if $(OUT),--out "$(OUT)") $(if $(JOBS),--jobs $(JOBS)) $(if $(TIMEOUT),--timeout $(TIMEOUT))
+	$(if $(or $(SUBMISSIONS),$(MERGE)),,$(error SUBMISSIONS is not set: make grade SUBMISSIONS=folder-of-handed-in-notebooks [OUT=files.csv JOBS=N TIMEOUT=seconds ...]))
+	$(BIN)/python -m course_lib.authoring.grade $(if $(MERGE),--merge $(MERGE),"$(SUBMISSIONS)") $(if $(OUT),--out "$(OUT)") $(if $(JOBS),--jobs $(JOBS)) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(MEMORY),--memory $(MEMORY)) $(if $(CPU),--cpu $(CPU)) $(if $(PROCESSES),--processes $(PROCESSES)) $(if $(FILE_SIZE),--file-size $(FILE_SIZE)) $(if $(SHARD),--shard $(SHARD)) $(if $(ROSTER),--roster "$(ROSTER)") $(if $(filter 1,$(REGRADE)),--regrade) $(if $(filter 0,$(SANDBOX)),--no-sandbox)
 
 clean:
 	rm -rf $(VENV) $(STUDENT_DIR) build .pytest_cache .hypothesis

@@ -2,7 +2,7 @@
 
 The project's own CI cannot run a GitHub Actions workflow, so these tests read it: it
 parses, it runs the README's test command for the oldest and a recent Python, it installs
-Chromium for the browser tests and caches pip. Binder (repo2docker) reads environment.yml
+Chromium for the browser tests and caches pip. .ci/run installs bubblewrap for make grade's sandbox. Binder (repo2docker) reads environment.yml
 and runs postBuild, which must turn off the same JupyterLab extension as `make lab`.
 """
 
@@ -57,6 +57,13 @@ def test_the_workflow_installs_chromium_and_caches_pip(workflow):
     assert re.search(r"apt-get install\b.*\bchromium\b", runs)
     caches = [step for step in steps(workflow) if str(step.get("uses", "")).startswith("actions/cache")]
     assert any("pip" in str(step["with"]["path"]) and "pyproject.toml" in step["with"]["key"] for step in caches)
+
+
+def test_ci_installs_bubblewrap_for_the_graders_sandbox_where_it_can():
+    ci = (ROOT / ".ci" / "run").read_text()
+    install = re.search(r"^.*apt-get install -y bubblewrap.*$", ci, re.M)
+    assert install and "command -v bwrap" in install[0] and '"$(id -u)" != 0' in install[0]
+    assert ci.index("bubblewrap") < ci.index("make test")
 
 
 def test_binder_turns_off_what_make_lab_turns_off():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import pathlib
+import subprocess
 
 import pytest
 
@@ -15,6 +16,7 @@ from course_lib.authoring.classroom import Identity, read_identity
 
 SOFTMAX, TEMPERATURE = "05_softmax: check_stable_softmax", "05_softmax: check_softmax_temperature"
 PARK = "00_welcome: check_park_row"
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("path, identity", [
@@ -152,3 +154,20 @@ def test_bad_limits_and_shards_are_refused(tmp_path, change, message):
     (tmp_path / "class" / "x.ipynb").write_text("{}")
     with pytest.raises(grade.GradeError, match=message):
         grade.grade(tmp_path / "class", tmp_path / "files.csv", jobs=1, **change)
+
+
+def test_make_grade_passes_the_limits_shard_roster_and_merge():
+    def dry(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["make", "-n", "--no-print-directory", "grade", *args], cwd=ROOT, capture_output=True,
+                              text=True)
+
+    made = dry("SUBMISSIONS=hand in", "MEMORY=2048", "CPU=60", "PROCESSES=64", "FILE_SIZE=16", "SHARD=2/4",
+               "ROSTER=class.csv", "REGRADE=1", "SANDBOX=0")
+    assert made.returncode == 0, made.stderr
+    for option in ('--memory 2048', '--cpu 60', '--processes 64', '--file-size 16', '--shard 2/4',
+                   '--roster "class.csv"', '--regrade', '--no-sandbox'):
+        assert option in made.stdout
+    merged = dry("MERGE=build/grade/shard-*/files.csv", "OUT=build/grade/files.csv")
+    assert merged.returncode == 0, merged.stderr
+    assert '-m course_lib.authoring.grade --merge build/grade/shard-*/files.csv --out "build/grade/files.csv"' \
+        in merged.stdout

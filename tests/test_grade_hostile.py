@@ -15,6 +15,7 @@ import contextlib
 import csv
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import sys
@@ -97,6 +98,10 @@ def make_class(folder: pathlib.Path, outside: pathlib.Path, marker: str) -> None
     write("edited_argument", notebook(WRONG, check="from course_lib import attention\n"
                                                    "exercises.check_stable_softmax(attention.softmax)"))
     write("printed_verdict", notebook(WRONG, after="print('✅ Correct: stable_softmax()')"))
+    write("forged_answer", notebook(WRONG, before=(  # answers the grader with course_lib's softmax
+        "import course_lib.authoring.answers as grader\nfrom course_lib import attention\n_call = grader._call\n"
+        "grader._call = lambda expression, args, namespace: _call(expression, args, "
+        "{**namespace, 'stable_softmax': attention.softmax})")))
 
 
 def processes_with(marker: str) -> list[int]:
@@ -110,7 +115,8 @@ def processes_with(marker: str) -> list[int]:
 
 
 MODES = [pytest.param(True, id="sandbox", marks=pytest.mark.skipif(
-             not sandbox.bwrap(), reason="needs bubblewrap (bwrap): Debian/Ubuntu apt-get install bubblewrap")),
+             not sandbox.bwrap(), reason=f"needs bubblewrap, which {sandbox._probe()[1]} "
+                                         "(Debian/Ubuntu: apt-get install bubblewrap)")),
          pytest.param(False, id="no-sandbox")]
 
 
@@ -144,7 +150,7 @@ def hostile(request, tmp_path_factory):
 
 def test_the_grader_finishes_with_a_row_per_notebook(hostile):
     assert hostile["status"] == 0, hostile["echo"][-2000:]
-    assert len(hostile["table"]) == 14
+    assert len(hostile["table"]) == 15
     assert hostile["table"]["right"][COLUMN] == grade.PASS
     assert hostile["table"]["wrong"][COLUMN] == grade.FAIL
     assert not (hostile["out"].parent / grade.WORK).exists(), "the kernels' work folders are removed"
@@ -153,7 +159,7 @@ def test_the_grader_finishes_with_a_row_per_notebook(hostile):
 def test_a_notebook_that_kills_its_parent_ends_only_its_own_row(hostile):
     row = hostile["table"]["kill_parent"]
     assert row["status"] == "kernel died" and row[COLUMN] == grade.DID_NOT_RUN
-    assert "the kernel died in cell 2" in row["problems"]
+    assert re.search(r"the kernel died in cell [23] ", row["problems"]), "cell 2 kills, cell 3 may find it dead"
 
 
 def test_an_escaped_child_does_not_outlive_the_run(hostile):
@@ -210,6 +216,12 @@ def test_a_printed_verdict_does_not_count(hostile):
     assert hostile["table"]["printed_verdict"][COLUMN] == grade.FAIL
 
 
+def test_code_aimed_at_the_graders_machinery_flags_its_row(hostile):
+    row = hostile["table"]["forged_answer"]  # it may forge a ✅: that is what the flag is for
+    assert "cell 2 names the grader's own machinery (course_lib.authoring): its verdicts may be forged" \
+        in row["problems"]
+
+
 def test_the_grader_says_once_what_it_runs_without(hostile):
     said = [line for line in hostile["echo"].splitlines() if line.startswith("grade: ") and "sandbox" in line]
     assert len(said) == (0 if hostile["sandboxed"] else 1)
@@ -218,7 +230,7 @@ def test_the_grader_says_once_what_it_runs_without(hostile):
 def test_without_bubblewrap_the_grader_says_plainly_what_is_missing(tmp_path, monkeypatch):
     (tmp_path / "class").mkdir()
     (tmp_path / "class" / "broken.ipynb").write_text("not a notebook")  # graded without a kernel
-    monkeypatch.setattr(sandbox, "bwrap", lambda: None)
+    monkeypatch.setattr(sandbox, "_probe", lambda: (None, "is not installed"))
     echoed: list[str] = []
     grade.grade(tmp_path / "class", tmp_path / "out" / "files.csv", jobs=1, echo=echoed.append)
     said = [line for line in echoed if line.startswith("grade: ")]

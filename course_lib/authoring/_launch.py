@@ -1,4 +1,4 @@
-"""Start a student's kernel under limits: ``python _launch.py AS CPU NPROC FSIZE FORK UID -- command...``.
+"""Start a student's kernel under limits: ``python _launch.py AS CPU NPROC FSIZE FORK UID LIFELINE -- command...``.
 
 Run as a script (it imports nothing of course_lib, so it starts in milliseconds), by the grader,
 inside the sandbox where there is one. It sets the limits on itself with ``setrlimit`` (inherited by
@@ -7,7 +7,9 @@ FORK is 1 (so that the kernel's parent is this process and not the grader: a not
 parent ends its own row, not the grader; and ipykernel, which stops when its parent is PID 1, keeps
 running in bubblewrap's PID namespace), by ``exec`` when FORK is 0. A UID other than 0 is the user the kernel
 runs as (the sandbox's ``nobody`` when the grader is root, who is exempt from the process limit).
-A limit of 0 means "not limited".
+A limit of 0 means "not limited". LIFELINE, if not -1, is the reading end of a pipe whose
+writing end only the grader holds: when it closes (the grader ended, however it ended), the kernel is
+killed and this process exits, which takes bubblewrap's sandbox and all in it along.
 Used by course_lib.authoring.sandbox.
 """
 
@@ -16,6 +18,7 @@ import os
 import resource
 import signal
 import sys
+import threading
 
 
 def die_with_parent(parent: int) -> None:
@@ -29,10 +32,26 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def watch(lifeline: int, child: int) -> None:
+    """Kill ``child`` and end this process once the grader's end of the lifeline is closed."""
+    while True:
+        try:
+            if not os.read(lifeline, 1):
+                break
+        except InterruptedError:
+            continue
+        except OSError:
+            break
+    try:
+        os.kill(child, signal.SIGKILL)
+    finally:
+        os._exit(137)
+
+
 def main(argv: list) -> int:
     parent = os.getppid()
-    limits, command = argv[:6], argv[7:]
-    memory, cpu, nproc, fsize, fork, uid = (int(value) for value in limits)
+    limits, command = argv[:7], argv[8:]
+    memory, cpu, nproc, fsize, fork, uid, lifeline = (int(value) for value in limits)
     for which, value in ((resource.RLIMIT_AS, memory), (resource.RLIMIT_CPU, cpu),
                          (resource.RLIMIT_NPROC, nproc), (resource.RLIMIT_FSIZE, fsize)):
         if value > 0:
@@ -49,7 +68,11 @@ def main(argv: list) -> int:
     child = os.fork()
     if child == 0:
         die_with_parent(me)
+        if lifeline >= 0:
+            os.close(lifeline)
         os.execvp(command[0], command)
+    if lifeline >= 0:
+        threading.Thread(target=watch, args=(lifeline, child), daemon=True).start()
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # the grader's stop reaches the kernel
         signal.signal(number, lambda signum, frame: os.kill(child, signum))
     while True:

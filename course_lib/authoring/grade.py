@@ -88,6 +88,9 @@ GRADED, TIMED_OUT, DIED = "graded", "timed out", "kernel died"
 NO_KERNEL, GRADER_ERROR = "kernel did not start", "grader error"
 NOT_COURSE, UNREADABLE = "not a course notebook", "unreadable"
 INTERRUPTED = "interrupted"
+# What a notebook has no reason to name but code that tampers with how the grader reads its answers.
+GRADER_NAMES = re.compile(r"course_lib\.authoring|\bauthoring\b|\banswers\s*\.\s*(capture|_call|_evaluate|encode)\b"
+                          r"|display_pub|x-course-grade|\bsys\.modules\b|\b_SINK\b")
 
 # What a student's kernel inherits from the grader's environment: what Python, Jupyter, Matplotlib
 # and CuPy need, and nothing else (no tokens, keys or passwords that the grader's shell may hold).
@@ -443,8 +446,9 @@ async def _execute(notebook: nbformat.NotebookNode, watched: dict[int, answers.A
     after each check cell (``watched``), ask the kernel for that exercise's answer and judge it here."""
     km = _KernelManager(kernel_name="python3", transport="ipc", ip=str(channels / "kernel"),
                         connection_file=str(channels / "kernel.json"))
+    lifeline, held = os.pipe()  # the kernel's end, the grader's end (not inherited by any process it starts)
     km.launch = lambda cmd: sandbox.command(cmd, home, channels, settings.limits, sandbox=settings.sandboxed,
-                                            user=user)
+                                            user=user, lifeline=lifeline)
     km.owner = user
     client = _ScanningClient(
         notebook, set(watched), km=km, kernel_name="python3", allow_errors=True, record_timing=False,
@@ -486,8 +490,10 @@ async def _execute(notebook: nbformat.NotebookNode, watched: dict[int, answers.A
 
     try:
         async with client.async_setup_kernel(env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                             stderr=subprocess.DEVNULL):
+                                             stderr=subprocess.DEVNULL, pass_fds=(lifeline,)):
             started = True
+            os.close(lifeline)
+            lifeline = -1
             with _LIVE_LOCK:
                 _LIVE[id(client)] = getattr(client.km.provisioner, "pgid", None) or 0
             for index, cell in enumerate(notebook.cells):
@@ -511,6 +517,9 @@ async def _execute(notebook: nbformat.NotebookNode, watched: dict[int, answers.A
         with contextlib.suppress(Exception):
             if km.has_kernel:
                 await km.shutdown_kernel(now=True)
+        for end in (lifeline, held):
+            if end >= 0:
+                os.close(end)
     return run
 
 
@@ -561,6 +570,11 @@ def _grade_into(row: Graded, path: pathlib.Path, course: dict[str, list[Exercise
         row.problems.append(note)
     where, problems = match_cells(notebook, course[stem])
     row.problems += problems
+    touching = [index + 1 for index, cell in enumerate(notebook.cells)
+                if cell.cell_type == "code" and GRADER_NAMES.search(cell.source)]
+    if touching:
+        row.problems.append(f"cell {touching[0]} names the grader's own machinery ({GRADER_NAMES.search(notebook.cells[touching[0] - 1].source)[0]}): "
+                            "its verdicts may be forged; look at this notebook")
     watched = {index: answers.Ask([e for e in course[stem] if where[e.column] == index][0].source,
                                   notebook, index) for index in where.values() if index is not None}
     token = uuid.uuid4().hex
@@ -713,9 +727,11 @@ class _Journal:
         self.path, self.exercises, self.write = journal_path(out), exercises, write
         self.rows = {row.path: row for row in kept}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("w", encoding="utf-8") as file:  # only the rows kept from a run before
+        partial = self.path.with_name(self.path.name + ".partial")
+        with partial.open("w", encoding="utf-8") as file:  # only the rows kept from a run before
             for row in kept:
                 file.write(json.dumps(dataclasses.asdict(row), ensure_ascii=False) + "\n")
+        partial.replace(self.path)
         self.write(self.sorted())
 
     def add(self, row: Graded) -> None:
@@ -750,7 +766,7 @@ def grade(submissions: pathlib.Path, out: pathlib.Path = OUT, *, jobs: int | Non
     submissions, out = pathlib.Path(submissions), pathlib.Path(out)
     jobs = default_jobs() if jobs is None else jobs
     if use_sandbox and not sandbox.bwrap():
-        raise GradeError("sandbox=True, but bubblewrap (bwrap) is not installed; " + sandbox.missing())
+        raise GradeError(f"sandbox=True, but {sandbox.missing()}")
     settings = Settings(timeout, limits or sandbox.Limits(), bool(sandbox.bwrap()) if use_sandbox is None
                         else use_sandbox)
     _validate(submissions, out, jobs, settings)
@@ -764,7 +780,6 @@ def grade(submissions: pathlib.Path, out: pathlib.Path = OUT, *, jobs: int | Non
     exercises = course_exercises(pathlib.Path(course))
     if not settings.sandboxed:
         echo(f"grade: {sandbox.missing() if not sandbox.bwrap() else 'running without the sandbox (asked for)'}")
-    _hide_environment()
     done = {} if regrade else {row.path: row for row in read_journal(journal_path(out))
                                if row.status not in (GRADER_ERROR, INTERRUPTED)}
     todo, kept = [], []
@@ -959,6 +974,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.submissions is None:
             parser.error("give the folder of the submissions (or --merge the shards' tables)")
         signal.signal(signal.SIGTERM, _interrupt)  # a batch system's time limit: stop as on Ctrl-C
+        _hide_environment()
         grade(args.submissions, args.out, jobs=args.jobs, timeout=args.timeout, course=args.course,
               limits=_limits(args), use_sandbox=False if args.no_sandbox else None, shard=args.shard,
               regrade=args.regrade, roster=args.roster)

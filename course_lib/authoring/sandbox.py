@@ -22,10 +22,12 @@ ends its own row, not the grader); ``missing()`` says what it goes without.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import random
 import pathlib
 import shutil
+import subprocess
 import sys
 
 LAUNCH = pathlib.Path(__file__).with_name("_launch.py")
@@ -39,7 +41,7 @@ def kernel_user() -> int | None:
     return random.SystemRandom().randrange(3_000_000_000, 4_000_000_000)
 
 # The parts of the system a kernel reads: programs, libraries, configuration (fonts, time zones, ld.so).
-SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt")
+SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/var/cache/fontconfig")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,14 +74,32 @@ def user_tasks() -> int:
     return count
 
 
+@functools.lru_cache(maxsize=1)
+def _probe() -> tuple[str | None, str]:
+    """bubblewrap's path, if it is installed and can make the namespaces the sandbox needs here; else None and why."""
+    path = shutil.which("bwrap")
+    if path is None:
+        return None, "is not installed"
+    userns = [] if os.geteuid() == 0 else ["--unshare-user"]
+    try:
+        tried = subprocess.run([path, *userns, "--unshare-pid", "--unshare-net", "--ro-bind", "/", "/", "--proc", "/proc",
+                                "--dev", "/dev", "true"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return None, f"is installed but cannot run ({type(err).__name__})"
+    if tried.returncode != 0:
+        return None, f"is installed but cannot make a sandbox here ({tried.stderr.strip()[:200] or tried.returncode})"
+    return path, ""
+
+
 def bwrap() -> str | None:
-    """The path of bubblewrap, or None where it is not installed."""
-    return shutil.which("bwrap")
+    """The path of bubblewrap, or None where it is not installed or cannot make a sandbox on this machine
+    (e.g. where unprivileged user namespaces are turned off); ``missing()`` says which."""
+    return _probe()[0]
 
 
 def missing() -> str:
     """What a kernel goes without when bubblewrap is missing, in one paragraph."""
-    return ("bubblewrap (bwrap) is not installed, so the notebooks run without a sandbox: their code can read "
+    return (f"bubblewrap (bwrap) {_probe()[1]}, so the notebooks run without a sandbox: their code can read "
             "and write your files, use the network, see and signal your other processes (the grader too) and "
             "leave processes that left their process group behind. They still get a clean environment, a work "
             "folder of their own, the memory, CPU-time, process and file-size limits and a parent process of "
@@ -95,15 +115,16 @@ def read_only_paths() -> list[str]:
 
 
 def command(kernel: list[str], home: pathlib.Path, channels: pathlib.Path, limits: Limits, *,
-            sandbox: bool, user: int | None = None) -> list[str]:
+            sandbox: bool, user: int | None = None, lifeline: int = -1) -> list[str]:
     """The command that starts ``kernel`` in the sandbox (or, with ``sandbox=False``, only under the limits).
     ``home``: the notebook's writable work folder; ``channels``: the folder of the kernel's sockets;
-    ``user``: the user id it runs as in the sandbox when the grader is root (``kernel_user()``)."""
+    ``user``: the user id it runs as in the sandbox when the grader is root (``kernel_user()``);
+    ``lifeline``: the reading end of a pipe the grader holds open while the kernel may live (passed to it)."""
     as_root = sandbox and user is not None
     already = 0 if as_root else user_tasks()
     launch = [sys.executable, "-I", str(LAUNCH), *limits.rlimits(already)]
     if not sandbox:
-        return [*launch, "1", "0", "--", *kernel]
+        return [*launch, "1", "0", str(lifeline), "--", *kernel]
     args = [bwrap() or "bwrap", "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net",
             "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "grader"]
     if as_root:  # root is exempt from RLIMIT_NPROC: the kernel runs as ``user`` (dropped to by _launch.py)
@@ -125,4 +146,4 @@ def command(kernel: list[str], home: pathlib.Path, channels: pathlib.Path, limit
     for path in writable:
         args += ["--bind", path, path]
     args += ["--chdir", str(home)]
-    return [*args, "--", *launch, "1", str(user if as_root else 0), "--", *kernel]
+    return [*args, "--", *launch, "1", str(user if as_root else 0), str(lifeline), "--", *kernel]
