@@ -146,12 +146,14 @@ def test_a_kernel_that_stops_gives_no_verdicts():
 def test_an_answer_crosses_as_plain_data_and_back():
     values = [None, ..., True, 3, 2.5, float("nan"), "park", numpy.str_("go"), [1, (2.0, "a")], numpy.float64(0.5),
               numpy.arange(6.0).reshape(2, 3), numpy.array([True, False]), numpy.array(["a", "bc"]),
-              numpy.arange(3, dtype=numpy.int32)]
+              numpy.arange(3, dtype=numpy.int32), {"previous": numpy.eye(2), "induction": [0.5, 1]}]
     for value in values:
         back = answers.decode(json.loads(json.dumps(answers.encode(value))))
         assert type(back) is type(value) or isinstance(value, numpy.str_)
         if isinstance(value, numpy.ndarray):
             assert back.dtype == value.dtype and numpy.array_equal(back, value)
+        if isinstance(value, dict):
+            assert list(back) == list(value) and numpy.array_equal(back["previous"], value["previous"])
 
 
 @pytest.mark.parametrize("data", [
@@ -171,6 +173,6 @@ def test_what_does_not_describe_a_value_becomes_a_stand_in(data):
 
 def test_a_too_large_or_odd_answer_is_described_not_sent():
     assert answers.encode(numpy.zeros(answers.MAX_ELEMENTS + 1))["t"] == "opaque"
-    assert answers.encode({"a": 1}) == {"t": "opaque", "kind": "dict", "why": ""}
+    assert answers.encode({1, 2}) == {"t": "opaque", "kind": "set", "why": ""}
     assert answers.encode(numpy.array([1 + 2j]))["t"] == "opaque"
     assert answers.encode(exercises.check_stable_softmax)["t"] == "function"

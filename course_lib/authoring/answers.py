@@ -50,7 +50,7 @@ LIBRARY = ("attention", "grad", "tiled")  # the course_lib modules whose calls a
 
 def encode(x: Any, depth: int = 0) -> dict:
     """``x`` as JSON-ready plain data: arrays (NumPy, CuPy) with dtype, shape and entries; numbers, strings,
-    None, ``...``, lists and tuples; a function by its name; anything else by its kind only."""
+    None, ``...``, lists, tuples and dicts; a function by its name; anything else by its kind only."""
     if x is None:
         return {"t": "none"}
     if x is Ellipsis:
@@ -69,6 +69,8 @@ def encode(x: Any, depth: int = 0) -> dict:
         if depth >= MAX_DEPTH or len(x) > MAX_ELEMENTS:
             return {"t": "opaque", "kind": type(x).__name__, "why": "nested too deeply or too long"}
         return {"t": "tuple" if isinstance(x, tuple) else "list", "v": [encode(e, depth + 1) for e in x]}
+    if isinstance(x, dict) and depth < MAX_DEPTH and len(x) <= 10_000:  # e.g. a table of scores by name
+        return {"t": "dict", "v": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in x.items()]}
     if callable(x):
         module = str(getattr(x, "__module__", "") or "")
         library = getattr(x, "__name__", "") if module.startswith("course_lib.") else ""
@@ -120,6 +122,13 @@ def _decode(data: Any, depth: int) -> Any:
             raise ValueError("list")
         items = [_decode(e, depth + 1) for e in data["v"]]
         return items if kind == "list" else tuple(items)
+    if kind == "dict":
+        if depth >= MAX_DEPTH or not isinstance(data["v"], list):
+            raise ValueError("dict")
+        pairs = [(_decode(k, depth + 1), _decode(v, depth + 1)) for k, v in data["v"]]
+        if not all(isinstance(k, (str, int, float, bool, tuple)) or k is None for k, _ in pairs):
+            raise ValueError("dict key")
+        return dict(pairs)
     if kind in ("array", "scalar"):
         dtype = numpy.dtype(str(data["dtype"]))
         shape = tuple(int(n) for n in data["shape"])
