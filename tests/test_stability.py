@@ -74,7 +74,12 @@ def compared_text(cell: nbformat.NotebookNode, sanitizers) -> str | None:
     parts = []
     for output in cell.outputs:
         if output.output_type == "stream":
-            parts.append(f"[{output.name}] {output.text}")
+            # a cell's prints reach the client in pieces that differ from run to run: join each stream's
+            # consecutive pieces, as `make notebooks` stores them (coalesce_streams)
+            if parts and parts[-1].startswith(f"[{output.name}] "):
+                parts[-1] += output.text
+            else:
+                parts.append(f"[{output.name}] {output.text}")
         elif output.output_type in ("execute_result", "display_data"):
             parts.append(f"[{output.output_type}] {output.get('data', {}).get('text/plain', '')}")
         elif output.output_type == "error":
@@ -137,7 +142,8 @@ def test_printed_training_results_survive_a_perturbed_start(path):
 
 
 def test_the_test_catches_a_printed_digit_that_the_perturbation_moves(tmp_path):
-    """The machinery itself: an output of 15 digits of a starting parameter moves; 6 digits do not."""
+    """The machinery itself: an output of 15 digits of a starting parameter moves; 6 digits do not, and nor does
+    a cell whose prints arrive in another number of pieces."""
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
         nbformat.v4.new_code_cell("from course_lib import model\nstart = model.init_params(5, 4, 3, seed=0)"),
@@ -145,9 +151,12 @@ def test_the_test_catches_a_printed_digit_that_the_perturbation_moves(tmp_path):
         nbformat.v4.new_code_cell("print(f\"{float(start['embed'][0, 0]):.15e}\")"),
         nbformat.v4.new_code_cell("# NBVAL_IGNORE_OUTPUT\n# Why: ignored outputs are not compared\n"
                                   "print(f\"{float(start['embed'][0, 0]):.15e}\")"),
+        # two prints that reach the client as two pieces in one run and may come as one in another
+        nbformat.v4.new_code_cell("import sys, time\nprint('one')\nsys.stdout.flush()\ntime.sleep(0.2)\nprint('two')"),
     ]
     path = tmp_path / "00_probe.ipynb"
-    NotebookClient(notebook, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(notebook, timeout=60, kernel_name="python3", coalesce_streams=True,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
     nbformat.write(notebook, path)
     rerun, perturbed = run_perturbed(path)
     assert perturbed == 1
