@@ -9,6 +9,7 @@ prints in the notebook; what a lying or broken kernel sends must never become a 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import io
 import json
@@ -76,7 +77,10 @@ class FakeKernel:
 def judge(answer: str, check: str, lie=lambda reply: reply) -> list[answers.Judged]:
     notebook = student_notebook(answer, check)
     kernel = FakeKernel(notebook, lie)
-    return asyncio.run(answers.judge(answers.Ask(check, notebook, 2), kernel.run))
+    # A thread of its own: in a full test run, Playwright's sync API (the browser tests before this module)
+    # leaves an event loop running in the main thread, where asyncio.run refuses to start another.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, answers.judge(answers.Ask(check, notebook, 2), kernel.run)).result()
 
 
 def printed(answer: str, check: str) -> str:
