@@ -77,10 +77,14 @@ class FakeKernel:
 def judge(answer: str, check: str, lie=lambda reply: reply) -> list[answers.Judged]:
     notebook = student_notebook(answer, check)
     kernel = FakeKernel(notebook, lie)
-    # A thread of its own: in a full test run, Playwright's sync API (the browser tests before this module)
-    # leaves an event loop running in the main thread, where asyncio.run refuses to start another.
+    return run_async(answers.judge(answers.Ask(check, notebook, 2), kernel.run))
+
+
+def run_async(coroutine):
+    """asyncio.run in a thread of its own: in a full test run, Playwright's sync API (the browser tests before
+    this module) leaves an event loop running in the main thread, where asyncio.run refuses to start another."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, answers.judge(answers.Ask(check, notebook, 2), kernel.run)).result()
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def printed(answer: str, check: str) -> str:
@@ -144,7 +148,7 @@ def test_a_kernel_that_stops_gives_no_verdicts():
         return None
 
     notebook = student_notebook(RIGHT, SOFTMAX)
-    assert asyncio.run(answers.judge(answers.Ask(SOFTMAX, notebook, 2), stopped)) is None
+    assert run_async(answers.judge(answers.Ask(SOFTMAX, notebook, 2), stopped)) is None
 
 
 def test_an_answer_crosses_as_plain_data_and_back():
