@@ -50,16 +50,26 @@ lab: $(VENV)/.installed
 	JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(ROOT_ARGS) $(JUPYTER_ARGS)
 
-test: test-lib test-notebooks test-student
+# pytest-xdist: one worker per core (TEST_JOBS=n to choose, 0 for none), each test file or notebook
+# whole on one worker (--dist loadfile), the longest first (FIRST in conftest.py).
+TEST_JOBS ?= auto
+XDIST := $(if $(filter 0,$(TEST_JOBS)),-p no:xdist,-n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder)
+
+# Everything in one session, so that no core waits for another's last file: the library tests,
+# every notebook under strict nbval, every student copy run (its outputs not compared), and the
+# slowest tests named at the end.
+test: student
+	$(BIN)/python -m pytest $(XDIST) --durations=10 --nbval --nbval-lax-under $(STUDENT_DIR) $(NBVAL) \
+	    tests $(NOTEBOOKS) $(STUDENT_DIR)
 
 test-lib: $(VENV)/.installed-test
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest $(XDIST) tests
 
 test-notebooks: $(VENV)/.installed-test
-	$(BIN)/python -m pytest --nbval $(NBVAL) $(NOTEBOOKS)
+	$(BIN)/python -m pytest $(XDIST) --nbval $(NBVAL) $(NOTEBOOKS)
 
 test-student: student
-	$(BIN)/python -m pytest --nbval-lax $(NBVAL) $(STUDENT_DIR)
+	$(BIN)/python -m pytest $(XDIST) --nbval-lax $(NBVAL) $(STUDENT_DIR)
 
 # Stops at once, with the reason, where CuPy cannot run on a GPU here.
 define REQUIRE_GPU

@@ -1,0 +1,70 @@
+"""`make test` in one pytest session: the library tests, the notebooks under strict nbval, the student copies.
+
+One session lets pytest-xdist keep every core busy to the end (three sessions in a row each end
+with one long file on one worker while the others wait). Two things make that work:
+
+* ``--nbval-lax-under FOLDER``: notebooks under FOLDER (the student copies) are run as
+  ``--nbval-lax`` runs them, every cell executed and no output compared, while every other
+  notebook is compared strictly as ``--nbval`` does.
+* the most expensive files are collected first (``FIRST``), so that with ``--dist loadfile
+  --no-loadscope-reorder`` they start at once instead of ending the run on one worker. Each file
+  stays whole on one worker: a notebook's cells share one kernel, and a test module's fixtures
+  (a JupyterLab, a built deck) are made once.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+
+# Files that take the longest (from `make test`'s --durations on a 2-core machine), most expensive
+# first: training notebooks, the stability re-runs, the browser walks through every deck and Lab,
+# the graders' classes. Everything else keeps its collection order after them. A wrong guess here
+# only costs time, never a test.
+FIRST = [
+    "tests/test_stability.py",
+    "notebooks/14_tiny_gpt.ipynb",
+    "student/14_tiny_gpt.ipynb",
+    "tests/test_publish.py",
+    "tests/test_grade_hostile.py",
+    "notebooks/12_learning_attention.ipynb",
+    "student/12_learning_attention.ipynb",
+    "tests/test_browser_notebooks.py",
+    "tests/test_live_slides.py",
+    "tests/test_grade.py",
+    "tests/test_gpt.py",
+    "notebooks/13_attention_at_scale.ipynb",
+    "student/13_attention_at_scale.ipynb",
+]
+ROOT = pathlib.Path(__file__).resolve().parent
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--nbval-lax-under", action="append", default=[], metavar="FOLDER",
+        help="run the notebooks under FOLDER as --nbval-lax does (no output compared), the others as --nbval",
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collect_file(file_path, parent):
+    collectors = yield
+    folders = [pathlib.Path(folder).resolve() for folder in parent.config.getoption("nbval_lax_under")]
+    if folders and file_path.suffix == ".ipynb" and any(file_path.is_relative_to(f) for f in folders):
+        for collector in collectors or []:
+            if hasattr(collector, "compare_outputs"):  # nbval's IPyNbFile: read when its cells are collected
+                collector.compare_outputs = False
+    return collectors
+
+
+def _rank(item) -> int:
+    try:
+        path = pathlib.Path(item.path).resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return len(FIRST)
+    return FIRST.index(path) if path in FIRST else len(FIRST)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    items.sort(key=_rank)  # stable: within a file, and among the rest, the order is pytest's
