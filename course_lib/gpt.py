@@ -19,9 +19,13 @@ apart so that a head can be read, or switched off, on its own (zero its W_o: abl
 Parameters are a dict of arrays: ``embed, pos``; per block ``l``: ``l.ln1_gamma, l.ln1_beta,
 l.w_q, l.w_k, l.w_v, l.w_o`` and, with an MLP, ``l.ln2_gamma, l.ln2_beta, l.w_in, l.b_in,
 l.w_mlp, l.b_mlp``; then ``lnf_gamma, lnf_beta, w_out, b_out``. The sizes are read from the
-shapes. The array module comes from the inputs (NumPy, CuPy, array-API arrays). The backward
-pass goes through attention as ``course_lib.grad.attention_backward`` does (with the forward's
-weights kept, not recomputed) and through ``course_lib.layers``.
+shapes. The array module comes from the inputs (NumPy, CuPy, array-API arrays), and so does the
+precision: float64 for the gradient checks, float32 (``init_params(..., dtype=xp.float32)``) for
+training, which needs no more and runs about twice as fast. Inside, the stream is kept as B·T rows
+(B·T, d_model), so that each position-wise product (the projections, W_o, the MLP, the read-out) is
+one matrix product over every position of every sequence, forward and backward. The backward pass
+goes through attention as ``course_lib.grad.attention_backward`` does (with the forward's weights
+kept, not recomputed) and through ``course_lib.layers``.
 Taught in notebook 14.
 """
 
@@ -35,9 +39,9 @@ import numpy
 import threadpoolctl
 
 from . import grad, model
-from .attention import scaled_dot_product_attention
+from .attention import attention_scores, softmax
 from .backend import namespace
-from .layers import gelu, gelu_backward, layer_norm, layer_norm_backward
+from .layers import _gelu_grad, _gelu_tanh, _layer_norm_grads, _normalise, gelu, gelu_backward, layer_norm, layer_norm_backward
 
 __all__ = [
     "init_params",
@@ -202,46 +206,71 @@ def _one_hot(xp: Any, ids: Array, n: int, dtype: Any) -> Array:
     return xp.astype(ids[..., None] == xp.arange(n), dtype)  # (..., n): 1 at column ids[...]
 
 
-def _attention_forward(params: Params, l: int, x: Array) -> dict[str, Array]:
-    """Causal multi-head self-attention on layer_norm(x); returns what the backward pass needs."""
-    h = layer_norm(x, params[f"{l}.ln1_gamma"], params[f"{l}.ln1_beta"])  # (B, T, d_model)
-    h_heads = h[:, None, :, :]  # (B, 1, T, d_model): the same input for every head
-    q = h_heads @ params[f"{l}.w_q"]  # (B, 1, T, d_model) @ (H, d_model, d_k) -> (B, H, T, d_k)
-    k = h_heads @ params[f"{l}.w_k"]  # (B, H, T, d_k)
-    v = h_heads @ params[f"{l}.w_v"]  # (B, H, T, d_k)
-    out, weights = scaled_dot_product_attention(q, k, v, causal=True)  # (B, H, T, d_k), (B, H, T, T)
-    xp = namespace(x)
-    y = xp.sum(out @ params[f"{l}.w_o"], axis=1)  # Σ_heads (B, H, T, d_k) @ (H, d_k, d_model) -> (B, T, d_model)
-    return {"x": x, "h": h, "q": q, "k": k, "v": v, "out": out, "weights": weights, "y": y}
+def _qkv_matrix(xp: Any, params: Params, l: int) -> Array:
+    """Every head's W_q, W_k, W_v side by side: (d_model, 3·H·d_k), one product gives all q, k and v."""
+    w = xp.stack([params[f"{l}.w_q"], params[f"{l}.w_k"], params[f"{l}.w_v"]])  # (3, H, d_model, d_k)
+    three, n_heads, d_model, d_k = w.shape
+    return xp.reshape(xp.permute_dims(w, (2, 0, 1, 3)), (d_model, three * n_heads * d_k))  # (d_model, 3·H·d_k)
 
 
-def _mlp_forward(params: Params, l: int, x: Array) -> dict[str, Array]:
-    """The position-wise MLP on layer_norm(x): gelu(h W_in + b_in) W_mlp + b_mlp."""
-    h = layer_norm(x, params[f"{l}.ln2_gamma"], params[f"{l}.ln2_beta"])  # (B, T, d_model)
-    a = h @ params[f"{l}.w_in"] + params[f"{l}.b_in"]  # (B, T, d_model) @ (d_model, d_mlp) -> (B, T, d_mlp)
-    g = gelu(a)  # (B, T, d_mlp)
-    y = g @ params[f"{l}.w_mlp"] + params[f"{l}.b_mlp"]  # (B, T, d_mlp) @ (d_mlp, d_model) -> (B, T, d_model)
-    return {"x": x, "h": h, "a": a, "g": g, "y": y}
+def _causal_attention(xp: Any, q: Array, k: Array, v: Array) -> tuple[Array, Array]:
+    """softmax(q kᵀ / √d_k, causal) v, as scaled_dot_product_attention(q, k, v, causal=True) computes it
+    (notebook 07), with the causal mask added to the scores as −inf: (out (B, H, T, d_k), weights (B, H, T, T))."""
+    t, d_k = q.shape[-2], q.shape[-1]
+    allowed = xp.arange(t)[:, None] >= xp.arange(t)[None, :]  # (T, T): query i sees keys 0..i
+    causal = xp.where(allowed, xp.asarray(0.0, dtype=q.dtype), xp.asarray(-math.inf, dtype=q.dtype))  # (T, T)
+    scores = attention_scores(q, k) / math.sqrt(d_k) + causal  # (B, H, T, T): −inf where a key lies ahead
+    weights = softmax(scores)  # (B, H, T, T): exp(−inf) = 0, so each row spreads over keys 0..i only
+    return weights @ v, weights  # (B, H, T, T) @ (B, H, T, d_k) -> (B, H, T, d_k)
 
 
-def _forward(params: Params, tokens: Array) -> dict[str, Any]:
-    """The forward pass, keeping what the backward pass needs."""
-    xp = namespace(*params.values(), tokens)
-    sizes = config(params)
-    t = tokens.shape[1]
-    embed_rows = xp.take(params["embed"], xp.reshape(tokens, (-1,)), axis=0)  # (B*T, d_model)
-    x = xp.reshape(embed_rows, (*tokens.shape, sizes["d_model"])) + params["pos"][:t, :]  # (B, T, d_model)
+def _attention_forward(xp: Any, params: Params, l: int, x: Array, b: int) -> dict[str, Array]:
+    """Causal multi-head self-attention on layer_norm(x), x (B·T, d_model); returns what the backward pass needs."""
+    h, x_hat, inv_std = _layer_norm(xp, x, params[f"{l}.ln1_gamma"], params[f"{l}.ln1_beta"])  # (B·T, d_model)
+    n_heads, d_model, d_k = params[f"{l}.w_q"].shape
+    qkv = h @ _qkv_matrix(xp, params, l)  # (B·T, d_model) @ (d_model, 3·H·d_k) -> (B·T, 3·H·d_k)
+    qkv = xp.reshape(qkv, (b, -1, 3, n_heads, d_k))  # (B, T, 3, H, d_k)
+    q, k, v = (xp.permute_dims(qkv[:, :, i, ...], (0, 2, 1, 3)) for i in range(3))  # (B, H, T, d_k) each, no copy
+    out, weights = _causal_attention(xp, q, k, v)  # (B, H, T, d_k), (B, H, T, T)
+    merged = xp.reshape(xp.permute_dims(out, (0, 2, 1, 3)), (x.shape[0], n_heads * d_k))  # (B·T, H·d_k): heads side by side
+    y = merged @ xp.reshape(params[f"{l}.w_o"], (n_heads * d_k, d_model))  # Σ_heads out_h W_o[h]: (B·T, d_model)
+    return {"h": h, "x_hat": x_hat, "inv_std": inv_std, "q": q, "k": k, "v": v, "merged": merged,
+            "weights": weights, "y": y}
+
+
+def _mlp_forward(xp: Any, params: Params, l: int, x: Array) -> dict[str, Array]:
+    """The position-wise MLP on layer_norm(x): gelu(h W_in + b_in) W_mlp + b_mlp, x (B·T, d_model)."""
+    h, x_hat, inv_std = _layer_norm(xp, x, params[f"{l}.ln2_gamma"], params[f"{l}.ln2_beta"])  # (B·T, d_model)
+    a = h @ params[f"{l}.w_in"] + params[f"{l}.b_in"]  # (B·T, d_model) @ (d_model, d_mlp) -> (B·T, d_mlp)
+    t = _gelu_tanh(xp, a)  # (B·T, d_mlp): kept for gelu′ in the backward pass
+    g = 0.5 * a * (1 + t)  # gelu(a): (B·T, d_mlp)
+    y = g @ params[f"{l}.w_mlp"] + params[f"{l}.b_mlp"]  # (B·T, d_mlp) @ (d_mlp, d_model) -> (B·T, d_model)
+    return {"h": h, "x_hat": x_hat, "inv_std": inv_std, "a": a, "t": t, "g": g, "y": y}
+
+
+def _layer_norm(xp: Any, x: Array, gamma: Array, beta: Array) -> tuple[Array, Array, Array]:
+    """layer_norm(x), with x̂ and 1/σ kept for its backward pass."""
+    x_hat, inv_std = _normalise(xp, x, 1e-5)  # (B·T, d_model), (B·T, 1)
+    return gamma * x_hat + beta, x_hat, inv_std
+
+
+def _forward(xp: Any, params: Params, tokens: Array) -> dict[str, Any]:
+    """The forward pass, keeping what the backward pass needs. The stream is kept as rows (B·T, d_model)."""
+    b, t = tokens.shape
+    d_model = params["embed"].shape[1]
+    x = xp.take(params["embed"], xp.reshape(tokens, (-1,)), axis=0)  # (B·T, d_model): each token's row
+    x = xp.reshape(xp.reshape(x, (b, t, d_model)) + params["pos"][:t, :], (b * t, d_model))  # + its position's row
     blocks = []
-    for l in range(sizes["n_layers"]):
-        attention = _attention_forward(params, l, x)
-        x = x + attention["y"]  # (B, T, d_model)
-        mlp = _mlp_forward(params, l, x) if sizes["d_mlp"] else None
+    for l in range(sum(1 for name in params if name.endswith(".w_q"))):
+        attention = _attention_forward(xp, params, l, x, b)
+        x = x + attention["y"]  # (B·T, d_model)
+        mlp = _mlp_forward(xp, params, l, x) if f"{l}.w_in" in params else None
         if mlp is not None:
-            x = x + mlp["y"]  # (B, T, d_model)
+            x = x + mlp["y"]  # (B·T, d_model)
         blocks.append((attention, mlp))
-    h = layer_norm(x, params["lnf_gamma"], params["lnf_beta"])  # (B, T, d_model)
-    logits = h @ params["w_out"] + params["b_out"]  # (B, T, d_model) @ (d_model, vocab_size) -> (B, T, vocab_size)
-    return {"tokens": tokens, "blocks": blocks, "x": x, "h": h, "logits": logits}
+    h, x_hat, inv_std = _layer_norm(xp, x, params["lnf_gamma"], params["lnf_beta"])  # (B·T, d_model)
+    logits = h @ params["w_out"] + params["b_out"]  # (B·T, d_model) @ (d_model, vocab_size) -> (B·T, vocab_size)
+    return {"tokens": tokens, "blocks": blocks, "h": h, "x_hat": x_hat, "inv_std": inv_std, "logits": logits}
 
 
 def forward(params: Params, tokens: Array) -> tuple[Array, Array]:
@@ -255,9 +284,9 @@ def forward(params: Params, tokens: Array) -> tuple[Array, Array]:
     """
     xp = namespace(*params.values(), tokens)
     tokens, _ = _check_batch(xp, params, tokens, None)
-    cache = _forward(params, tokens)
+    cache = _forward(xp, params, tokens)
     weights = xp.stack([attention["weights"] for attention, _ in cache["blocks"]])  # (n_layers, B, H, T, T)
-    return cache["logits"], weights
+    return xp.reshape(cache["logits"], (*tokens.shape, -1)), weights  # (B, T, vocab_size)
 
 
 def _log_softmax(xp: Any, logits: Array) -> Array:
@@ -276,77 +305,76 @@ def cross_entropy(logits: Array, targets: Array) -> Array:
 
 
 # ---------------------------------------------------------------- backward
+#
+# Every matrix product that acts position by position is one product over all B·T rows: the gradient
+# of a weight W in y = h W is hᵀ ∂L/∂y, (d_in, B·T) @ (B·T, d_out), which sums over every position of
+# every sequence at once.
 
 
-def _batch_sum(xp: Any, a: Array, b: Array) -> Array:
-    """Σ_b aᵀ_b @ b_b over the batch axis 0: many small products (see ``_backward``)."""
-    return xp.sum(xp.matrix_transpose(a) @ b, axis=0)
-
-
-def _attention_backward(params: Params, l: int, c: Mapping[str, Array], grad_y: Array, grads: dict) -> Array:
-    """Back through y = Σ_heads attention(layer_norm(x)) W_o; fills grads, returns the gradient at x."""
-    xp = namespace(grad_y)
-    grad_heads = grad_y[:, None, :, :]  # (B, 1, T, d_model): every head's output lands in the same y
-    grads[f"{l}.w_o"] = _batch_sum(xp, c["out"], grad_heads)  # Σ_b (B, H, d_k, T) @ (B, 1, T, d_model) -> (H, d_k, d_model)
-    grad_out = grad_heads @ xp.matrix_transpose(params[f"{l}.w_o"])  # (B, 1, T, d_model) @ (H, d_model, d_k) -> (B, H, T, d_k)
+def _attention_backward(xp: Any, params: Params, l: int, c: Mapping[str, Array], grad_y: Array, grads: dict) -> Array:
+    """Back through y = Σ_heads attention(layer_norm(x)) W_o; fills grads, returns the gradient at x (B·T, d_model)."""
+    n_heads, d_model, d_k = params[f"{l}.w_q"].shape
+    w_o = xp.reshape(params[f"{l}.w_o"], (n_heads * d_k, d_model))  # (H·d_k, d_model): the heads' W_o stacked
+    grads[f"{l}.w_o"] = xp.reshape(xp.matrix_transpose(c["merged"]) @ grad_y, (n_heads, d_k, d_model))  # (H·d_k, B·T) @ (B·T, d_model)
+    grad_merged = grad_y @ xp.matrix_transpose(w_o)  # (B·T, d_model) @ (d_model, H·d_k) -> (B·T, H·d_k)
+    b, _, t, _ = c["q"].shape
+    grad_out = xp.permute_dims(xp.reshape(grad_merged, (b, t, n_heads, d_k)), (0, 2, 1, 3))  # (B, H, T, d_k)
     # back through out = softmax(q kᵀ / √d_k) v, with the forward's weights (grad.attention_backward, not recomputed)
-    scale = 1 / math.sqrt(c["q"].shape[-1])
+    scale = 1 / math.sqrt(d_k)
     grad_weights = grad_out @ xp.matrix_transpose(c["v"])  # (B, H, T, d_k) @ (B, H, d_k, T) -> (B, H, T, T)
     grad_v = xp.matrix_transpose(c["weights"]) @ grad_out  # (B, H, T, T) @ (B, H, T, d_k) -> (B, H, T, d_k)
     grad_scores = grad.softmax_backward(c["weights"], grad_weights) * scale  # (B, H, T, T); masked entries get 0
     grad_q = grad_scores @ c["k"]  # (B, H, T, T) @ (B, H, T, d_k) -> (B, H, T, d_k)
     grad_k = xp.matrix_transpose(grad_scores) @ c["q"]  # (B, H, T, T) @ (B, H, T, d_k) -> (B, H, T, d_k)
-    h_heads = c["h"][:, None, :, :]  # (B, 1, T, d_model)
-    grad_h = 0
-    for w, grad_w in (("w_q", grad_q), ("w_k", grad_k), ("w_v", grad_v)):
-        grads[f"{l}.{w}"] = _batch_sum(xp, h_heads, grad_w)  # Σ_b (B, 1, d_model, T) @ (B, H, T, d_k) -> (H, d_model, d_k)
-        grad_h = grad_h + xp.sum(grad_w @ xp.matrix_transpose(params[f"{l}.{w}"]), axis=1)  # (B, T, d_model)
-    grad_x, grads[f"{l}.ln1_gamma"], grads[f"{l}.ln1_beta"] = layer_norm_backward(grad_h, c["x"], params[f"{l}.ln1_gamma"])
-    return grad_x  # (B, T, d_model)
+    grad_qkv = xp.stack([xp.permute_dims(g, (0, 2, 1, 3)) for g in (grad_q, grad_k, grad_v)], axis=2)  # (B, T, 3, H, d_k)
+    grad_qkv = xp.reshape(grad_qkv, (b * t, 3 * n_heads * d_k))  # (B·T, 3·H·d_k): as qkv in the forward pass
+    grad_w = xp.matrix_transpose(c["h"]) @ grad_qkv  # (d_model, B·T) @ (B·T, 3·H·d_k) -> (d_model, 3·H·d_k)
+    grad_w = xp.permute_dims(xp.reshape(grad_w, (d_model, 3, n_heads, d_k)), (1, 2, 0, 3))  # (3, H, d_model, d_k)
+    grads[f"{l}.w_q"], grads[f"{l}.w_k"], grads[f"{l}.w_v"] = grad_w[0, ...], grad_w[1, ...], grad_w[2, ...]
+    grad_h = grad_qkv @ xp.matrix_transpose(_qkv_matrix(xp, params, l))  # (B·T, 3·H·d_k) @ (3·H·d_k, d_model)
+    grad_x, grads[f"{l}.ln1_gamma"], grads[f"{l}.ln1_beta"] = _layer_norm_grads(
+        xp, grad_h, c["x_hat"], c["inv_std"], params[f"{l}.ln1_gamma"])
+    return grad_x  # (B·T, d_model)
 
 
-def _mlp_backward(params: Params, l: int, c: Mapping[str, Array], grad_y: Array, grads: dict) -> Array:
+def _mlp_backward(xp: Any, params: Params, l: int, c: Mapping[str, Array], grad_y: Array, grads: dict) -> Array:
     """Back through y = gelu(layer_norm(x) W_in + b_in) W_mlp + b_mlp; fills grads, returns the gradient at x."""
-    xp = namespace(grad_y)
-    rows = (0, 1)  # the batch and the positions
-    grads[f"{l}.w_mlp"] = _batch_sum(xp, c["g"], grad_y)  # Σ_b (d_mlp, T) @ (T, d_model) -> (d_mlp, d_model)
-    grads[f"{l}.b_mlp"] = xp.sum(grad_y, axis=rows)  # (d_model,)
-    grad_g = grad_y @ xp.matrix_transpose(params[f"{l}.w_mlp"])  # (B, T, d_model) @ (d_model, d_mlp) -> (B, T, d_mlp)
-    grad_a = gelu_backward(grad_g, c["a"])  # (B, T, d_mlp)
-    grads[f"{l}.w_in"] = _batch_sum(xp, c["h"], grad_a)  # Σ_b (d_model, T) @ (T, d_mlp) -> (d_model, d_mlp)
-    grads[f"{l}.b_in"] = xp.sum(grad_a, axis=rows)  # (d_mlp,)
-    grad_h = grad_a @ xp.matrix_transpose(params[f"{l}.w_in"])  # (B, T, d_mlp) @ (d_mlp, d_model) -> (B, T, d_model)
-    grad_x, grads[f"{l}.ln2_gamma"], grads[f"{l}.ln2_beta"] = layer_norm_backward(grad_h, c["x"], params[f"{l}.ln2_gamma"])
-    return grad_x  # (B, T, d_model)
+    grads[f"{l}.w_mlp"] = xp.matrix_transpose(c["g"]) @ grad_y  # (d_mlp, B·T) @ (B·T, d_model) -> (d_mlp, d_model)
+    grads[f"{l}.b_mlp"] = xp.sum(grad_y, axis=0)  # (d_model,)
+    grad_g = grad_y @ xp.matrix_transpose(params[f"{l}.w_mlp"])  # (B·T, d_model) @ (d_model, d_mlp) -> (B·T, d_mlp)
+    grad_a = _gelu_grad(grad_g, c["a"], c["t"])  # (B·T, d_mlp)
+    grads[f"{l}.w_in"] = xp.matrix_transpose(c["h"]) @ grad_a  # (d_model, B·T) @ (B·T, d_mlp) -> (d_model, d_mlp)
+    grads[f"{l}.b_in"] = xp.sum(grad_a, axis=0)  # (d_mlp,)
+    grad_h = grad_a @ xp.matrix_transpose(params[f"{l}.w_in"])  # (B·T, d_mlp) @ (d_mlp, d_model) -> (B·T, d_model)
+    grad_x, grads[f"{l}.ln2_gamma"], grads[f"{l}.ln2_beta"] = _layer_norm_grads(
+        xp, grad_h, c["x_hat"], c["inv_std"], params[f"{l}.ln2_gamma"])
+    return grad_x  # (B·T, d_model)
 
 
-def _backward(params: Params, cache: Mapping[str, Any], targets: Array) -> dict[str, Array]:
-    """Gradients of the mean cross-entropy with respect to every parameter, from the loss back.
+def _backward(xp: Any, params: Params, cache: Mapping[str, Any], grad_logits: Array) -> dict[str, Array]:
+    """Gradients of the loss with respect to every parameter, from ∂L/∂logits (B·T, vocab_size) back.
 
-    The residual stream carries its gradient past each block, and each block adds what goes
-    through it. Sums over the batch are written per sequence, Σ_b x_bᵀ g_b: many small matrix
-    products, which a busy 2-core machine runs faster than one (d, B·T) @ (B·T, d) product that
-    multi-threaded BLAS splits (``course_lib.model`` found the same).
+    The residual stream carries its gradient past each block, and each block adds what goes through it.
     """
-    xp = namespace(cache["logits"], targets)
-    logits, tokens = cache["logits"], cache["tokens"]
+    tokens = cache["tokens"]
+    b, t = tokens.shape
     vocab_size, d_model = params["embed"].shape
-    right = _one_hot(xp, targets, vocab_size, logits.dtype)  # (B, T, vocab_size)
-    grad_logits = (cache["probs"] - right) / math.prod(targets.shape)  # softmax − one-hot, averaged
     grads = {
-        "w_out": _batch_sum(xp, cache["h"], grad_logits),  # Σ_b (d_model, T) @ (T, vocab_size) -> (d_model, vocab_size)
-        "b_out": xp.sum(grad_logits, axis=(0, 1)),  # (vocab_size,)
+        "w_out": xp.matrix_transpose(cache["h"]) @ grad_logits,  # (d_model, B·T) @ (B·T, vocab_size) -> (d_model, vocab_size)
+        "b_out": xp.sum(grad_logits, axis=0),  # (vocab_size,)
     }
-    grad_h = grad_logits @ xp.matrix_transpose(params["w_out"])  # (B, T, vocab_size) @ (vocab_size, d_model) -> (B, T, d_model)
-    grad_x, grads["lnf_gamma"], grads["lnf_beta"] = layer_norm_backward(grad_h, cache["x"], params["lnf_gamma"])
+    grad_h = grad_logits @ xp.matrix_transpose(params["w_out"])  # (B·T, vocab_size) @ (vocab_size, d_model) -> (B·T, d_model)
+    grad_x, grads["lnf_gamma"], grads["lnf_beta"] = _layer_norm_grads(
+        xp, grad_h, cache["x_hat"], cache["inv_std"], params["lnf_gamma"])
     for l in reversed(range(len(cache["blocks"]))):
         attention, mlp = cache["blocks"][l]
         if mlp is not None:
-            grad_x = grad_x + _mlp_backward(params, l, mlp, grad_x, grads)  # x = x + mlp(x)
-        grad_x = grad_x + _attention_backward(params, l, attention, grad_x, grads)  # x = x + attention(x)
-    t = tokens.shape[1]
-    grads["pos"] = xp.concat([xp.sum(grad_x, axis=0), xp.zeros((params["pos"].shape[0] - t, d_model), dtype=grad_x.dtype)])
-    grads["embed"] = _batch_sum(xp, _one_hot(xp, tokens, vocab_size, grad_x.dtype), grad_x)  # Σ_b (V, T) @ (T, d_model)
+            grad_x = grad_x + _mlp_backward(xp, params, l, mlp, grad_x, grads)  # x = x + mlp(x)
+        grad_x = grad_x + _attention_backward(xp, params, l, attention, grad_x, grads)  # x = x + attention(x)
+    grad_pos = xp.sum(xp.reshape(grad_x, (b, t, d_model)), axis=0)  # (T, d_model): each position's row, over the batch
+    grads["pos"] = xp.concat([grad_pos, xp.zeros((params["pos"].shape[0] - t, d_model), dtype=grad_x.dtype)])
+    one_hot = _one_hot(xp, xp.reshape(tokens, (-1,)), vocab_size, grad_x.dtype)  # (B·T, vocab_size)
+    grads["embed"] = xp.matrix_transpose(one_hot) @ grad_x  # (vocab_size, B·T) @ (B·T, d_model): each token's row
     return {name: grads[name] for name in params}
 
 
@@ -362,12 +390,13 @@ def loss_and_grads(params: Params, tokens: Array, targets: Array) -> tuple[float
     """
     xp = namespace(*params.values(), tokens, targets)
     tokens, targets = _check_batch(xp, params, tokens, targets)
-    cache = _forward(params, tokens)
-    log_probs = _log_softmax(xp, cache["logits"])  # (B, T, vocab_size)
-    cache["probs"] = xp.exp(log_probs)  # (B, T, vocab_size): the backward pass starts from softmax − one-hot
-    right = _one_hot(xp, targets, log_probs.shape[-1], log_probs.dtype)  # (B, T, vocab_size): 1 at the target
-    loss = -xp.sum(right * log_probs) / math.prod(targets.shape)  # the mean cross-entropy
-    return float(loss), _backward(params, cache, targets)
+    cache = _forward(xp, params, tokens)
+    log_probs = _log_softmax(xp, cache["logits"])  # (B·T, vocab_size)
+    right = _one_hot(xp, xp.reshape(targets, (-1,)), log_probs.shape[-1], log_probs.dtype)  # (B·T, vocab_size): 1 at the target
+    n = math.prod(targets.shape)
+    loss = -xp.sum(right * log_probs) / n  # the mean cross-entropy
+    grad_logits = (xp.exp(log_probs) - right) / n  # (B·T, vocab_size): softmax − one-hot, averaged
+    return float(loss), _backward(xp, params, cache, grad_logits)
 
 
 # ---------------------------------------------------------------- AdamW

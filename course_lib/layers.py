@@ -42,8 +42,22 @@ def _check_norm_args(x: Array, gamma: Array, beta: Array | None) -> None:
 def _normalise(xp: Any, x: Array, eps: float) -> tuple[Array, Array]:
     """x̂ and 1/√(var + eps), both over the last axis."""
     centred = x - xp.mean(x, axis=-1, keepdims=True)  # (..., d_model)
-    inv_std = 1 / xp.sqrt(xp.mean(centred**2, axis=-1, keepdims=True) + eps)  # (..., 1)
+    inv_std = 1 / xp.sqrt(xp.mean(centred * centred, axis=-1, keepdims=True) + eps)  # (..., 1)
     return centred * inv_std, inv_std  # (..., d_model), (..., 1)
+
+
+def _layer_norm_grads(
+    xp: Any, grad_y: Array, x_hat: Array, inv_std: Array, gamma: Array
+) -> tuple[Array, Array, Array]:
+    """The backward pass from the forward's x̂ and 1/σ (no checks: course_lib.gpt keeps both from its forward)."""
+    rows = tuple(range(x_hat.ndim - 1))  # every axis but the last
+    grad_gamma = xp.sum(grad_y * x_hat, axis=rows)  # (d_model,)
+    grad_beta = xp.sum(grad_y, axis=rows)  # (d_model,)
+    g = grad_y * gamma  # (..., d_model): the gradient at x̂
+    mean_g = xp.mean(g, axis=-1, keepdims=True)  # (..., 1)
+    mean_g_x_hat = xp.mean(g * x_hat, axis=-1, keepdims=True)  # (..., 1)
+    grad_x = (g - mean_g - x_hat * mean_g_x_hat) * inv_std  # (..., d_model)
+    return grad_x, grad_gamma, grad_beta
 
 
 def layer_norm(x: Array, gamma: Array, beta: Array, eps: float = 1e-5) -> Array:
@@ -83,14 +97,7 @@ def layer_norm_backward(
             f"and x.shape={tuple(x.shape)}"
         )
     x_hat, inv_std = _normalise(xp, x, eps)  # (..., d_model), (..., 1)
-    rows = tuple(range(x.ndim - 1))  # every axis but the last
-    grad_gamma = xp.sum(grad_y * x_hat, axis=rows)  # (d_model,)
-    grad_beta = xp.sum(grad_y, axis=rows)  # (d_model,)
-    g = grad_y * gamma  # (..., d_model): the gradient at x̂
-    mean_g = xp.mean(g, axis=-1, keepdims=True)  # (..., 1)
-    mean_g_x_hat = xp.mean(g * x_hat, axis=-1, keepdims=True)  # (..., 1)
-    grad_x = (g - mean_g - x_hat * mean_g_x_hat) * inv_std  # (..., d_model)
-    return grad_x, grad_gamma, grad_beta
+    return _layer_norm_grads(xp, grad_y, x_hat, inv_std, gamma)
 
 
 def gelu(x: Array) -> Array:
@@ -101,7 +108,7 @@ def gelu(x: Array) -> Array:
     """
     xp = namespace(x)
     x = _as_float(xp, x, "x")
-    return 0.5 * x * (1 + xp.tanh(GELU_C * (x + 0.044715 * x**3)))
+    return 0.5 * x * (1 + _gelu_tanh(xp, x))
 
 
 def gelu_backward(grad_y: Array, x: Array) -> Array:
@@ -117,6 +124,15 @@ def gelu_backward(grad_y: Array, x: Array) -> Array:
         raise ValueError(
             f"grad_y must have the shape of x, but grad_y.shape={tuple(grad_y.shape)} and x.shape={tuple(x.shape)}"
         )
-    t = xp.tanh(GELU_C * (x + 0.044715 * x**3))  # (...)
-    slope = 0.5 * (1 + t) + 0.5 * x * (1 - t**2) * GELU_C * (1 + 3 * 0.044715 * x**2)  # gelu′(x)
+    return _gelu_grad(grad_y, x, _gelu_tanh(xp, x))
+
+
+def _gelu_tanh(xp: Any, x: Array) -> Array:
+    """t = tanh(√(2/π) (x + 0.044715 x³)), which GELU and its derivative share."""
+    return xp.tanh(GELU_C * (x + 0.044715 * (x * x * x)))
+
+
+def _gelu_grad(grad_y: Array, x: Array, t: Array) -> Array:
+    """∂L/∂x = ∂L/∂y ⊙ gelu′(x), given t = _gelu_tanh(x) (no checks: course_lib.gpt keeps t from its forward)."""
+    slope = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_C * (1 + 3 * 0.044715 * (x * x))  # gelu′(x)
     return grad_y * slope

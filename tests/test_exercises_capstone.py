@@ -249,3 +249,42 @@ def test_odd_answers_get_a_verdict(capsys, answer):
         assert_a_verdict(out) if not callable(answer) else None
     exercises.check_induction_head(answer, SCORES)
     assert_a_verdict(verdict(capsys))
+
+
+# ---------------------------------------------------------------- both heads of the circuit
+
+ONE_HEAD = {"previous": np.array([[0.62], [0.05]]), "induction": np.array([[0.10], [0.78]])}
+
+
+@pytest.mark.parametrize("previous, induction", [((0, 0), (1, 0)), ([0, 0], [1, 0]), (np.array([0, 0]), np.array([1, 0])),
+                                                 ((np.int64(0), np.int64(0)), (1.0, 0.0))],
+                         ids=["tuples", "lists", "arrays", "numpy ints and floats"])
+def test_induction_circuit_right_in_every_form(capsys, previous, induction):
+    exercises.check_induction_circuit(previous, induction, ONE_HEAD)
+    out = verdict(capsys)
+    assert out.startswith("✅ Correct") and "62%" in out and "78%" in out
+
+
+def test_induction_circuit_names_each_wrong_pick(capsys):
+    exercises.check_induction_circuit((1, 0), (0, 0), ONE_HEAD)
+    assert_wrong(verdict(capsys), "swapped")
+    exercises.check_induction_circuit((1, 0), (1, 0), ONE_HEAD)
+    out = verdict(capsys)
+    assert_wrong(out, "only 5% of its weight on the previous token", "that is the induction head")
+    assert "62" not in out  # the answer is not given away
+    exercises.check_induction_circuit((0, 0), (0, 0), ONE_HEAD)
+    assert_wrong(verdict(capsys), "only 10% of its weight on the induction target", "previous-token head")
+    exercises.check_induction_circuit((0, 0), (1, 0), SCORES)  # two heads a layer: (0, 1) and (1, 1) are right
+    out = verdict(capsys)
+    assert_wrong(out, "only 10% of its weight on the previous token", "only 12% of its weight on the induction target")
+    assert "92" not in out and "81" not in out
+    exercises.check_induction_circuit((0, 0), (2, 0), ONE_HEAD)
+    assert_wrong(verdict(capsys), "not a head of this model")
+
+
+@pytest.mark.parametrize("answer", ODD_ANSWERS.values(), ids=ODD_ANSWERS.keys())
+def test_induction_circuit_odd_answers_get_a_verdict(capsys, answer):
+    exercises.check_induction_circuit(answer, (1, 0), ONE_HEAD)
+    assert_a_verdict(verdict(capsys))
+    exercises.check_induction_circuit((0, 0), answer, ONE_HEAD)
+    assert_a_verdict(verdict(capsys))

@@ -92,17 +92,41 @@ def test_layer_norm_and_gelu_refuse_bad_shapes(xp):
 # ---------------------------------------------------------------- the whole model's gradient
 
 
+def central_differences(xp, f, w, indices):
+    """∂f/∂w at the given entries of w by central differences, with numerical_gradient's step
+    h = ∛(float64 eps) · max(1, |w_i|): (f(w + h e_i) − f(w − h e_i)) / 2h, one entry at a time."""
+    values, out = host(w), []
+    for index in indices:
+        h = numpy.finfo(numpy.float64).eps ** (1 / 3) * max(1.0, abs(values[index]))
+        step = numpy.zeros_like(values)
+        step[index] = h
+        step = xp.asarray(step)
+        out.append((f(w + step) - f(w - step)) / (2 * h))
+    return numpy.asarray(out)
+
+
 @pytest.mark.parametrize("d_mlp", [0, 6], ids=["attention-only", "with-mlp"])
 def test_every_gradient_matches_finite_differences(xp, d_mlp):
-    """The issue's target: every gradient of loss_and_grads equals central differences to a relative 1e-6."""
+    """The issue's target: every gradient of loss_and_grads equals central differences to a relative 1e-6.
+
+    Every parameter array is checked, at 3 of its entries drawn at random and at its largest gradient
+    entry, relative to that largest entry (as notebook 14's check measures it over whole arrays); the
+    entries drawn change with the seed of ``rng`` only. The loss alone is differentiated (forward and
+    cross-entropy), so each entry costs two forward passes."""
     params, (tokens, targets) = random_params(xp, d_mlp), small_batch(xp)
     loss, grads = gpt.loss_and_grads(params, tokens, targets)
     assert isinstance(loss, float) and set(grads) == set(params)
+    rng = numpy.random.default_rng(7)
     for name in params:
         def f(w, name=name):
-            return gpt.loss_and_grads({**params, name: w}, tokens, targets)[0]
+            return float(gpt.cross_entropy(gpt.forward({**params, name: w}, tokens)[0], targets))
 
-        assert relative_error(grads[name], numerical_gradient(f, params[name])) < 1e-6, name
+        ours = host(grads[name])
+        flat = rng.choice(ours.size, size=min(3, ours.size), replace=False).tolist() + [int(numpy.argmax(numpy.abs(ours)))]
+        indices = [numpy.unravel_index(i, ours.shape) for i in flat]
+        numerical = central_differences(xp, f, params[name], indices)
+        error = numpy.max(numpy.abs(numpy.asarray([ours[i] for i in indices]) - numerical)) / numpy.max(numpy.abs(ours))
+        assert error < 1e-6, (name, error)
 
 
 def test_the_loss_is_the_mean_cross_entropy(xp):

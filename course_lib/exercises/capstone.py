@@ -1,4 +1,5 @@
-"""Checks for the capstone, notebook 14: a tiny GPT by hand (layer-norm backward, the causal block, the induction head)."""
+"""Checks for the capstone, notebook 14: a tiny GPT by hand (layer-norm backward, the causal block, the induction
+head and the previous-token head read from the table of head scores)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ..attention import scaled_dot_product_attention
 from ..backend import namespace
 from .verdict import CORRECT, WRONG, Forbidden, Mistake, as_numpy, check_function, never_raises, read_answer, report
 
-__all__ = ["check_layer_norm_backward", "check_causal_block", "check_induction_head"]
+__all__ = ["check_layer_norm_backward", "check_causal_block", "check_induction_head", "check_induction_circuit"]
 
 
 def _random(seed: int, *shapes: tuple[int, ...]) -> list[Any]:
@@ -185,3 +186,57 @@ def check_induction_head(got: Any, scores: Any) -> None:
     else:
         report(WRONG, name, f"layer {layer}, head {head} puts only {induction[layer, head]:.0%} of its weight on "
                             "the induction target; another head puts more", hint)
+
+
+def _head_table(scores: Any) -> tuple[numpy.ndarray, numpy.ndarray]:
+    return tuple(numpy.asarray(backend.to_numpy(scores[key]), dtype=float) for key in ("previous", "induction"))
+
+
+@never_raises
+def check_induction_circuit(previous_token_head: Any, induction_head: Any, scores: Any) -> None:
+    """14: the (layer, head) of the previous-token head and of the induction head, both read from ``scores``
+    (induction.head_scores of the trained model): the head with the most weight on the previous token, and
+    the head with the most weight on the token after the earlier occurrence. A wrong pick is told its own
+    numbers, never which head is right; the two swapped are named."""
+    hint = ("a previous-token head puts its weight on the position just before the query (the 'previous token' "
+            "column); an induction head on the token AFTER the earlier occurrence of the current token (the "
+            "'induction target' column)")
+    form = "(layer, head): two whole numbers, such as (0, 1)"
+    picks = {}
+    for name, got in (("previous_token_head", previous_token_head), ("induction_head", induction_head)):
+        picks[name] = read_answer(got, _read_head, name=name, form=form, hint=hint)
+        if picks[name] is None:
+            return
+    previous, induction = _head_table(scores)
+    n_layers, n_heads = induction.shape
+    for name, (layer, head) in picks.items():
+        if not (0 <= layer < n_layers and 0 <= head < n_heads):
+            report(WRONG, name, f"{(layer, head)} is not a head of this model: layers 0..{n_layers - 1}, heads "
+                                f"0..{n_heads - 1}", hint)
+            return
+    best = {name: tuple(int(i) for i in numpy.unravel_index(numpy.argmax(table), table.shape))
+            for name, table in (("previous_token_head", previous), ("induction_head", induction))}
+    (p_layer, p_head), (i_layer, i_head) = picks["previous_token_head"], picks["induction_head"]
+    if picks == best:
+        report(CORRECT, "previous_token_head, induction_head",
+               f"layer {p_layer}, head {p_head} puts {previous[p_layer, p_head]:.0%} of its weight on the previous "
+               f"token; layer {i_layer}, head {i_head} puts {induction[i_layer, i_head]:.0%} on the token after the "
+               "earlier occurrence")
+        return
+    if picks["previous_token_head"] == best["induction_head"] and picks["induction_head"] == best["previous_token_head"]:
+        report(WRONG, "previous_token_head, induction_head",
+               "the two are swapped: the head you called the previous-token head is the one with the most weight on "
+               "the induction target, and the other way round", hint)
+        return
+    wrong = []
+    if picks["previous_token_head"] != best["previous_token_head"]:
+        also = (": that is the induction head" if picks["previous_token_head"] == best["induction_head"]
+                else "; another head puts more")
+        wrong.append(("previous_token_head", f"layer {p_layer}, head {p_head} puts only {previous[p_layer, p_head]:.0%} "
+                                             f"of its weight on the previous token{also}"))
+    if picks["induction_head"] != best["induction_head"]:
+        also = (": that is the previous-token head, the induction head's helper"
+                if picks["induction_head"] == best["previous_token_head"] else "; another head puts more")
+        wrong.append(("induction_head", f"layer {i_layer}, head {i_head} puts only {induction[i_layer, i_head]:.0%} "
+                                        f"of its weight on the induction target{also}"))
+    report(WRONG, ", ".join(name for name, _ in wrong), "; ".join(detail for _, detail in wrong), hint)
