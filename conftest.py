@@ -23,17 +23,18 @@ import pytest
 # the graders' classes. Everything else keeps its collection order after them. A wrong guess here
 # only costs time, never a test.
 FIRST = [
+    "tests/test_publish.py",
     "tests/test_stability.py",
+    "tests/test_grade_hostile.py",
     "notebooks/14_tiny_gpt.ipynb",
     "student/14_tiny_gpt.ipynb",
-    "tests/test_publish.py",
-    "tests/test_grade_hostile.py",
-    "notebooks/12_learning_attention.ipynb",
-    "student/12_learning_attention.ipynb",
     "tests/test_browser_notebooks.py",
-    "tests/test_live_slides.py",
     "tests/test_grade.py",
+    "student/12_learning_attention.ipynb",
+    "notebooks/12_learning_attention.ipynb",
+    "tests/test_live_slides.py",
     "tests/test_gpt.py",
+    "tests/test_grade_answers.py",
     "notebooks/13_attention_at_scale.ipynb",
     "student/13_attention_at_scale.ipynb",
 ]

@@ -284,3 +284,18 @@ def test_a_grader_stopped_mid_run_leaves_a_valid_table_and_a_rerun_finishes_it(t
     assert [row["file"] for row in table] == [f"{name}/05_softmax.ipynb" for name in "abcd"]
     assert [row[COLUMN] for row in table] == [grade.PASS, grade.FAIL, grade.PASS, grade.PASS]
     assert not (out.parent / grade.WORK).exists()
+
+
+def test_kernels_start_however_long_the_output_folders_path(tmp_path):
+    """A Unix socket's path may be at most 107 bytes; the kernels' work folder sits beside OUT, whose path may be longer."""
+    folder, out = tmp_path / "class", tmp_path / ("a-long-folder-name-" * 6) / "files.csv"
+    (folder / "ada").mkdir(parents=True)
+    nbformat.write(notebook(RIGHT), folder / "ada" / "05_softmax.ipynb")
+    course = make_course(tmp_path / "course")
+    assert len(str(out.parent / grade.WORK / "0123456789ab" / "channels" / "kernel-65535")) > 107
+    args = [str(folder), "--out", str(out), "--jobs", "1", "--timeout", "60", "--course", str(course)]
+    grader = run_cli(args + ([] if sandbox.bwrap() else ["--no-sandbox"]))
+    stdout, stderr = grader.communicate(timeout=180)
+    assert grader.returncode == 0, (stdout + stderr)[-2000:]
+    (row,) = rows_of(out)
+    assert (row["status"], row[COLUMN]) == ("graded", grade.PASS), row["problems"]

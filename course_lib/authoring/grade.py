@@ -56,6 +56,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -392,20 +393,24 @@ def _home_env(env: dict[str, str], home: pathlib.Path, token: str) -> dict[str, 
 
 
 @contextlib.contextmanager
-def _work_folder(root: pathlib.Path, user: int | None) -> Iterator[tuple[pathlib.Path, pathlib.Path]]:
-    """An empty work folder (the kernel's home) and a folder for its sockets, under ``root``, owned by ``user``
-    (where the kernel runs as another user); removed after."""
+def _work_folder(root: pathlib.Path, user: int | None) -> Iterator[tuple[pathlib.Path, pathlib.Path, pathlib.Path]]:
+    """An empty work folder (the kernel's home) and a folder for its connection file, under ``root``, and a
+    folder for its sockets in the system's temporary folder, all owned by ``user`` (where the kernel runs as
+    another user); removed after. The sockets are not beside the others: a Unix socket's path may be at most
+    107 bytes long, and ``root``, beside the instructor's OUT, can be longer (ZMQError: File name too long)."""
     folder = root.resolve() / uuid.uuid4().hex[:12]
     home, channels = folder / "home", folder / "channels"
     home.mkdir(parents=True)
     channels.mkdir()
+    sockets = pathlib.Path(tempfile.mkdtemp(prefix="grade-"))  # 0700, only for this kernel
     if user is not None:
-        for path in (home, channels):
+        for path in (home, channels, sockets):
             os.chown(path, user, user)
     try:
-        yield home, channels
+        yield home, channels, sockets
     finally:
         _remove(folder)
+        _remove(sockets)
 
 
 def _remove(folder: pathlib.Path) -> None:
@@ -441,11 +446,13 @@ def _kill_marked(token: str) -> None:
 
 
 async def _execute(notebook: nbformat.NotebookNode, watched: dict[int, answers.Ask], settings: Settings,
-                   home: pathlib.Path, channels: pathlib.Path, env: dict[str, str], user: int | None) -> _Run:
+                   home: pathlib.Path, channels: tuple[pathlib.Path, pathlib.Path], env: dict[str, str],
+                   user: int | None) -> _Run:
     """Run every code cell of ``notebook`` in a fresh kernel within ``settings.timeout`` seconds in all;
     after each check cell (``watched``), ask the kernel for that exercise's answer and judge it here."""
-    km = _KernelManager(kernel_name="python3", transport="ipc", ip=str(channels / "kernel"),
-                        connection_file=str(channels / "kernel.json"))
+    connection, sockets = channels
+    km = _KernelManager(kernel_name="python3", transport="ipc", ip=str(sockets / "kernel"),
+                        connection_file=str(connection / "kernel.json"))
     lifeline, held = os.pipe()  # the kernel's end, the grader's end (not inherited by any process it starts)
     km.launch = lambda cmd: sandbox.command(cmd, home, channels, settings.limits, sandbox=settings.sandboxed,
                                             user=user, lifeline=lifeline)
@@ -579,9 +586,10 @@ def _grade_into(row: Graded, path: pathlib.Path, course: dict[str, list[Exercise
                                   notebook, index) for index in where.values() if index is not None}
     token = uuid.uuid4().hex
     user = sandbox.kernel_user() if settings.sandboxed else None
-    with _work_folder(work, user) as (home, channels):
+    with _work_folder(work, user) as (home, connection, sockets):
         try:
-            run = asyncio.run(_execute(notebook, watched, settings, home, channels, _home_env(env, home, token), user))
+            run = asyncio.run(_execute(notebook, watched, settings, home, (connection, sockets),
+                                       _home_env(env, home, token), user))
         finally:
             _kill_marked(token)
     _read_verdicts(row, run, where, settings.timeout)

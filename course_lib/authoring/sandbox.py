@@ -114,10 +114,11 @@ def read_only_paths() -> list[str]:
     return list(dict.fromkeys(os.path.realpath(p) for p in paths if os.path.exists(p)))
 
 
-def command(kernel: list[str], home: pathlib.Path, channels: pathlib.Path, limits: Limits, *,
+def command(kernel: list[str], home: pathlib.Path, channels: tuple[pathlib.Path, ...], limits: Limits, *,
             sandbox: bool, user: int | None = None, lifeline: int = -1) -> list[str]:
     """The command that starts ``kernel`` in the sandbox (or, with ``sandbox=False``, only under the limits).
-    ``home``: the notebook's writable work folder; ``channels``: the folder of the kernel's sockets;
+    ``home``: the notebook's writable work folder; ``channels``: the folders of the kernel's connection file
+    and sockets;
     ``user``: the user id it runs as in the sandbox when the grader is root (``kernel_user()``);
     ``lifeline``: the reading end of a pipe the grader holds open while the kernel may live (passed to it)."""
     as_root = sandbox and user is not None
@@ -137,7 +138,7 @@ def command(kernel: list[str], home: pathlib.Path, channels: pathlib.Path, limit
     for name in ("bin", "lib", "lib64", "sbin"):  # merged-/usr systems: keep their links
         if os.path.islink(f"/{name}"):
             args += ["--symlink", os.readlink(f"/{name}"), f"/{name}"]
-    writable = [str(home), str(channels)]
+    writable = [str(home), *(str(path) for path in channels)]
     for parent in dict.fromkeys(str(a) for p in [*bound, *writable] for a in reversed(pathlib.Path(p).parents)):
         if parent not in ("/", "/tmp", "/proc", "/dev") and parent not in bound:
             args += ["--perms", "0755", "--dir", parent]  # bwrap makes the folders above a bind 0700
