@@ -1,4 +1,5 @@
-"""Live slides: in the JupyterLab of `make lab`, formulas render in the notebook and in its RISE slideshow.
+"""Live slides: in the JupyterLab of `make lab`, formulas render in the notebook and in its RISE slideshow,
+and every notebook's slideshow is fit for a lecture hall.
 
 The test starts `make lab` as a learner would, opens a notebook with formulas in a real browser
 (Debian's Chromium driven by Playwright), checks that the Markdown's TeX is typeset by MathJax, then
@@ -8,9 +9,17 @@ Reveal Slideshow" (`RISE:slideshow`, a new browser tab) are served by the same `
 jupyterlab_rise; the test runs the first (the second on request, see below) and asks for a slide whose
 formulas are typeset.
 
-RISE saves the notebook before it shows it, so the server's files come from a temporary copy of the
-notebook: the test never writes into notebooks/. Nothing depends on the notebook's slide metadata or on
-its number of slides.
+RISE saves the notebook before it shows it, so the server's files come from temporary copies of the
+notebooks (and of notebooks/rise.css, the course's stylesheet for the live slides, which jupyterlab-rise
+loads from the notebook's folder): the test never writes into notebooks/. Nothing in the formula tests
+depends on a notebook's slide metadata or on its number of slides.
+
+The lecture-hall tests walk the live slideshow of every notebook in notebooks/ at 1280×800, as the static
+decks' tests do (tests/test_publish.py): no slide taller than the slide, no solution's code in view (a
+solution cell is collapsed, metadata.jupyter.source_hidden), text and code at least the static decks' size.
+Each slideshow is jupyterlab-rise's page (/rise/<notebook>, what "Open as Reveal Slideshow" opens), with
+the course's settings (jupyter-config/lab/settings/overrides.json5) and no kernel: showing slides runs
+nothing.
 """
 
 from __future__ import annotations
@@ -19,12 +28,15 @@ import json
 import pathlib
 import re
 import shutil
+import time
 
 import pytest
 from conftest import lab_serving, open_in_lab
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOK = "04_scaling.ipynb"
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+STYLESHEET = ROOT / "notebooks" / "rise.css"  # jupyterlab-rise loads rise.css from the notebook's folder
 WORKSPACE = "live-slides"
 MATHJAX3 = "@jupyterlab/mathjax3-extension"  # a JupyterLab 3 extension that jupyterlab_rise pulls in
 TIMEOUT_MS = 60_000
@@ -48,11 +60,12 @@ RAW_TEX = r"""(root) => {
 
 @pytest.fixture(scope="module")
 def live_lab(browser, tmp_path_factory):
-    """`make lab` serving a copy of the notebook, with the app exposed to the page and no news."""
+    """`make lab` serving copies of the notebooks and of rise.css, with the app exposed to the page and no news."""
     tmp_path = tmp_path_factory.mktemp("live-slides")
     served = tmp_path / "notebooks"
     served.mkdir()
-    shutil.copy(ROOT / "notebooks" / NOTEBOOK, served / NOTEBOOK)
+    for path in [*NOTEBOOKS, STYLESHEET]:
+        shutil.copy(path, served / path.name)
     with lab_serving(tmp_path, served) as lab:
         yield lab
 
@@ -211,3 +224,151 @@ def test_rise_slideshow_shows_a_slide_with_rendered_formulas(lab_page, live_lab,
     assert MATHJAX3 in disabled, f"the slideshow page does not turn {MATHJAX3} off: disabledExtensions = {disabled}"
     mathjax_errors = [e for e in lab_page.console_errors if re.search(r"mathjax|typeset", e, re.IGNORECASE)]
     assert not mathjax_errors, f"MathJax errors in the browser console: {mathjax_errors[:3]}"
+
+
+# --- the lecture hall: every notebook's live slideshow at 1280×800 ------------------------------------
+
+def test_the_live_slides_draw_marks_with_the_course_font():
+    """rise.css carries the mark font of the static decks and the site (course_lib/authoring/marks.py), so
+    that ✅ ❌ ⏳ show in a browser with no emoji font: the three marks, in colour, for those three only."""
+    import base64
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    found = re.search(r'@font-face \{ font-family: "Course Marks"; src: url\(data:font/ttf;base64,([^)]+)\)[^}]*'
+                      r"unicode-range: U\+2705, U\+274C, U\+23F3; \}", STYLESHEET.read_text())
+    assert found, "notebooks/rise.css has no @font-face for the marks: copy the one of marks.style()"
+    font = TTFont(io.BytesIO(base64.b64decode(found.group(1))))
+    assert set(font.getBestCmap()) == {ord(c) for c in "✅❌⏳"}
+    assert {"COLR", "CPAL"} <= set(font.keys())
+
+
+WIDTH, HEIGHT = 1280, 800  # as the static decks' tests (tests/test_publish.py)
+# The static decks' smallest sizes as Chromium shows them at 1280×800: text at 20 px and code at 19 px,
+# on a deck that reveal.js scales by 0.98 (1280×800 less its 2 % margin).
+STATIC_TEXT_PX, STATIC_CODE_PX = 19.6, 18.6
+SOLUTION = "# BEGIN SOLUTION"
+LOADING = 2  # slideshows loading at once: their pages wait on the server part of the time
+
+# Every slide of the slideshow in turn (through the URL, as reveal.js's history does: RISE keeps its
+# Reveal to itself): its height against the slide's and the solution markers in view; the smallest text
+# and code shown; how many code cells are collapsed. Text is what a cell shows (rendered Markdown and
+# outputs), code what an editor, a <pre> or a <code> shows. Left out: speaker notes, prompts, hidden
+# elements (skipped cells, collapsed code, Markdown sources) and MathJax's copies for screen readers.
+# Fragments take their room before they show, and count as shown.
+WALK = """async () => {
+    const box = document.querySelector('.reveal .slides');
+    const room = parseFloat(box.style.height);
+    const smallest = {text: {px: 1e9, where: ''}, code: {px: 1e9, where: ''}};
+    const slides = [], tick = () => new Promise(done => setTimeout(done, 0));
+    for (const slide of document.querySelectorAll('.reveal .slides section[id^="slide-"]')) {
+        const [h, v] = slide.id.split('-').slice(1).map(Number);
+        for (let i = 0; !slide.classList.contains('present'); i++) {
+            if (i % 100 === 0) location.hash = `#/${h}/${v}`;  // again if RISE moved back meanwhile
+            if (i > 1000) return {error: `slide ${h}.${v} did not show`};
+            await tick();
+        }
+        const scale = box.getBoundingClientRect().width / box.offsetWidth;
+        const walker = document.createTreeWalker(slide, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            const element = node.parentElement;
+            if (!node.nodeValue.trim() || !element.checkVisibility()
+                || element.closest('aside.notes, .jp-InputPrompt, .jp-OutputPrompt, mjx-assistive-mml')
+                || !element.getBoundingClientRect().width) continue;
+            const kind = element.closest('.cm-editor, pre, code') ? 'code' : 'text';
+            const px = parseFloat(getComputedStyle(element).fontSize) * scale;
+            if (px < smallest[kind].px) {
+                const where = `${h}.${v} ${JSON.stringify(node.nodeValue.trim().slice(0, 30))}`;
+                smallest[kind] = {px: Math.round(px * 10) / 10, where};
+            }
+        }
+        slides.push({h, v, height: slide.scrollHeight, solutions: slide.innerText.split(SOLUTION).length - 1,
+                     text: slide.innerText.trim().replace(/\\s+/g, ' ').slice(0, 50)});
+    }
+    const collapsed = document.querySelectorAll('.jp-CodeCell .jp-InputPlaceholder').length;
+    return {room, slides, smallest, collapsed};
+}""".replace("SOLUTION", json.dumps(SOLUTION))
+
+
+def solution_cells(path: pathlib.Path) -> int:
+    cells = json.loads(path.read_text())["cells"]
+    return sum(c["cell_type"] == "code" and SOLUTION in "".join(c["source"]) for c in cells)
+
+
+@pytest.fixture(scope="module")
+def live_slideshows(browser, live_lab) -> dict[str, dict]:
+    """Each notebook's live slideshow walked at 1280×800 (``WALK``), by notebook name; ``seconds`` the time taken.
+
+    No kernel starts (the page's request for one is refused): the page says so in a dialog, which
+    changes nothing on the slides.
+    """
+    context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+    context.set_default_timeout(TIMEOUT_MS)
+    context.route("**/api/sessions*",
+                  lambda route: route.abort() if route.request.method == "POST" else route.fallback())
+    started, shown, pages = time.monotonic(), {}, {}
+
+    def load(path: pathlib.Path) -> None:
+        pages[path.name] = page = context.new_page()
+        page.goto(f"{live_lab['url']}/rise/{path.name}?token={live_lab['token']}", wait_until="commit")
+
+    waiting = list(NOTEBOOKS)
+    for path in waiting[:LOADING]:
+        load(path)
+    for i, path in enumerate(waiting):
+        page = pages.pop(path.name)
+        try:
+            page.wait_for_selector(".reveal .slides section.present .jp-Cell")
+            shown[path.name] = page.evaluate(WALK)
+        except Exception as err:  # Playwright's TimeoutError, or the page gone
+            shot = live_lab["tmp"] / f"{path.stem}.png"
+            page.screenshot(path=str(shot))
+            pytest.fail(f"the live slideshow of {path.name} did not show ({err}); screenshot {shot}")
+        if "error" in shown[path.name]:
+            pytest.fail(f"{path.name}: {shown[path.name]['error']}")
+        page.close()
+        if i + LOADING < len(waiting):
+            load(waiting[i + LOADING])
+    context.close()
+    shown["seconds"] = round(time.monotonic() - started)
+    return shown
+
+
+def walked(shown: dict) -> str:
+    slideshows = {name: s for name, s in shown.items() if name != "seconds"}
+    count = sum(len(s["slides"]) for s in slideshows.values())
+    return f"{count} slides of {len(slideshows)} notebooks walked at {WIDTH}×{HEIGHT} in {shown['seconds']} s"
+
+
+def test_every_live_slide_fits_the_slide(live_slideshows):
+    report = [f"{name} slide {s['h']}.{s['v']}: {s['height']} px > {shown['room']} px ({s['text']!r})"
+              for name, shown in live_slideshows.items() if name != "seconds" for s in shown["slides"]
+              if s["height"] > shown["room"]]
+    assert not report, f"{len(report)} live slides overflow; {walked(live_slideshows)}:\n" + "\n".join(report)
+
+
+def test_no_live_slide_shows_a_solution(live_slideshows):
+    report, solutions = [], 0
+    for path in NOTEBOOKS:
+        shown = live_slideshows[path.name]
+        solutions += solution_cells(path)
+        assert shown["collapsed"] >= solution_cells(path), (
+            f"{path.name}: {solution_cells(path)} solution cells in the notebook, {shown['collapsed']} code cells"
+            " collapsed in its slideshow")
+        report += [f"{path.name} slide {s['h']}.{s['v']} ({s['text']!r})" for s in shown["slides"] if s["solutions"]]
+    assert solutions, "no solution cell in the notebooks: nothing checked"
+    assert not report, (f"{len(report)} live slides show a solution's code (`{SOLUTION}` in view; collapse the cell:"
+                        f" metadata.jupyter.source_hidden); {walked(live_slideshows)}:\n" + "\n".join(report))
+
+
+def test_live_text_and_code_are_as_large_as_in_the_static_decks(live_slideshows):
+    report = []
+    for name, shown in live_slideshows.items():
+        if name == "seconds":
+            continue
+        for kind, least in (("text", STATIC_TEXT_PX), ("code", STATIC_CODE_PX)):
+            smallest = shown["smallest"][kind]
+            if smallest["px"] < least:
+                report.append(f"{name}: {kind} at {smallest['px']} px < {least} px, on slide {smallest['where']}")
+    assert not report, f"{walked(live_slideshows)}:\n" + "\n".join(report)
