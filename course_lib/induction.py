@@ -48,8 +48,8 @@ __all__ = [
 ]
 
 VOCAB_SIZE = 64  # large enough that a token rarely repeats by chance in a sequence
-CONTEXT = 32  # positions per sequence
-MIN_LENGTH, MAX_LENGTH = 8, 16  # the segment's length is drawn from MIN_LENGTH..MAX_LENGTH: up to half the sequence
+CONTEXT = 16  # positions per sequence
+MIN_LENGTH, MAX_LENGTH = 4, 8  # the segment's length is drawn from MIN_LENGTH..MAX_LENGTH: up to half the sequence
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,11 @@ def test_the_segment_appears_twice_at_varying_places(numpy_backend):
     for row, a, b, n in zip(sequences, first, second, length):
         assert b >= a + n and b + n <= induction.CONTEXT + 1
         numpy.testing.assert_array_equal(row[b : b + n], row[a : a + n])
-    assert len(set(length)) > 5 and len(set(second - first)) > 10 and len(set(first)) > 10  # nothing is fixed
+    # nothing is fixed: every length, every distance between the copies and every start the context allows occurs
+    shortest, room = induction.MIN_LENGTH, induction.CONTEXT + 1  # room: the tokens of a sequence and its last target
+    assert set(length.tolist()) == set(range(shortest, induction.MAX_LENGTH + 1))
+    assert set((second - first).tolist()) == set(range(shortest, room - shortest + 1))
+    assert set(first.tolist()) == set(range(room - 2 * shortest + 1))
     assert length.min() >= induction.MIN_LENGTH and length.max() <= induction.MAX_LENGTH
 
 
@@ -107,7 +111,9 @@ def test_the_induction_key_holds_the_next_token(numpy_backend):
 
 def test_make_batch_refuses_segments_that_do_not_fit():
     with pytest.raises(ValueError, match=r"two copies of max_length .*max_length=20, context=32"):
-        induction.make_batch(4, 0, max_length=20)
+        induction.make_batch(4, 0, max_length=20, context=32)
+    with pytest.raises(ValueError, match=rf"max_length={induction.CONTEXT}, context={induction.CONTEXT}"):
+        induction.make_batch(4, 0, max_length=induction.CONTEXT)
 
 
 def test_head_scores_ablation_and_copy_losses(numpy_backend):

@@ -254,6 +254,7 @@ def test_odd_answers_get_a_verdict(capsys, answer):
 # ---------------------------------------------------------------- both heads of the circuit
 
 ONE_HEAD = {"previous": np.array([[0.62], [0.05]]), "induction": np.array([[0.10], [0.78]])}
+TWO_INDUCTION_HEADS = {"previous": np.array([[0.10, 0.68], [0.10, 0.10]]), "induction": np.array([[0.10, 0.10], [0.88, 0.85]])}
 
 
 @pytest.mark.parametrize("previous, induction", [((0, 0), (1, 0)), ([0, 0], [1, 0]), (np.array([0, 0]), np.array([1, 0])),
@@ -262,7 +263,13 @@ ONE_HEAD = {"previous": np.array([[0.62], [0.05]]), "induction": np.array([[0.10
 def test_induction_circuit_right_in_every_form(capsys, previous, induction):
     exercises.check_induction_circuit(previous, induction, ONE_HEAD)
     out = verdict(capsys)
-    assert out.startswith("✅ Correct") and "62%" in out and "78%" in out
+    assert out.startswith("✅ Correct") and "0.6 of its weight on the previous token" in out and "0.8 on the token" in out
+
+
+@pytest.mark.parametrize("induction", [(1, 0), (1, 1)])
+def test_induction_circuit_accepts_either_of_two_induction_heads(capsys, induction):
+    exercises.check_induction_circuit((0, 1), induction, TWO_INDUCTION_HEADS)
+    assert verdict(capsys).startswith("✅ Correct")
 
 
 def test_induction_circuit_names_each_wrong_pick(capsys):
@@ -270,16 +277,25 @@ def test_induction_circuit_names_each_wrong_pick(capsys):
     assert_wrong(verdict(capsys), "swapped")
     exercises.check_induction_circuit((1, 0), (1, 0), ONE_HEAD)
     out = verdict(capsys)
-    assert_wrong(out, "only 5% of its weight on the previous token", "that is the induction head")
-    assert "62" not in out  # the answer is not given away
+    assert_wrong(out, "only 0.1 of its weight on the previous token", "that is an induction head")
+    assert "0.6" not in out  # the answer is not given away
     exercises.check_induction_circuit((0, 0), (0, 0), ONE_HEAD)
-    assert_wrong(verdict(capsys), "only 10% of its weight on the induction target", "previous-token head")
+    assert_wrong(verdict(capsys), "only 0.1 of its weight on the induction target", "previous-token head")
     exercises.check_induction_circuit((0, 0), (1, 0), SCORES)  # two heads a layer: (0, 1) and (1, 1) are right
     out = verdict(capsys)
-    assert_wrong(out, "only 10% of its weight on the previous token", "only 12% of its weight on the induction target")
-    assert "92" not in out and "81" not in out
+    assert_wrong(out, "only 0.1 of its weight on the previous token", "another head puts more",
+                 "only 0.1 of its weight on the induction target")
+    assert "0.9" not in out and "0.8" not in out
     exercises.check_induction_circuit((0, 0), (2, 0), ONE_HEAD)
     assert_wrong(verdict(capsys), "not a head of this model")
+
+
+def test_induction_circuit_without_a_head_at_one_half_takes_the_largest(capsys):
+    weak = {"previous": np.array([[0.40], [0.05]]), "induction": np.array([[0.10], [0.45]])}
+    exercises.check_induction_circuit((0, 0), (1, 0), weak)
+    assert verdict(capsys).startswith("✅ Correct")
+    exercises.check_induction_circuit((1, 0), (1, 0), weak)
+    assert_wrong(verdict(capsys), "previous_token_head")
 
 
 @pytest.mark.parametrize("answer", ODD_ANSWERS.values(), ids=ODD_ANSWERS.keys())

@@ -192,12 +192,20 @@ def _head_table(scores: Any) -> tuple[numpy.ndarray, numpy.ndarray]:
     return tuple(numpy.asarray(backend.to_numpy(scores[key]), dtype=float) for key in ("previous", "induction"))
 
 
+def _pattern_heads(table: numpy.ndarray) -> set[tuple[int, int]]:
+    """The heads with at least half their weight on a pattern; the one with the most where none has half."""
+    heads = {(int(l), int(h)) for l, h in zip(*numpy.nonzero(table >= 0.5))}
+    return heads or {tuple(int(i) for i in numpy.unravel_index(numpy.argmax(table), table.shape))}
+
+
 @never_raises
 def check_induction_circuit(previous_token_head: Any, induction_head: Any, scores: Any) -> None:
-    """14: the (layer, head) of the previous-token head and of the induction head, both read from ``scores``
-    (induction.head_scores of the trained model): the head with the most weight on the previous token, and
-    the head with the most weight on the token after the earlier occurrence. A wrong pick is told its own
-    numbers, never which head is right; the two swapped are named."""
+    """14: the (layer, head) of a previous-token head and of an induction head, read from ``scores``
+    (induction.head_scores of the trained model): a head with at least half its weight on the previous token,
+    and one with at least half on the token after the earlier occurrence (where no head has half, the one with
+    the most). Any head that fits is right, so two induction heads are both accepted. A wrong pick is told its
+    own numbers, never which head is right; the two swapped are named. Numbers are shown as the table shows
+    them, to one decimal."""
     hint = ("a previous-token head puts its weight on the position just before the query (the 'previous token' "
             "column); an induction head on the token AFTER the earlier occurrence of the current token (the "
             "'induction target' column)")
@@ -214,29 +222,28 @@ def check_induction_circuit(previous_token_head: Any, induction_head: Any, score
             report(WRONG, name, f"{(layer, head)} is not a head of this model: layers 0..{n_layers - 1}, heads "
                                 f"0..{n_heads - 1}", hint)
             return
-    best = {name: tuple(int(i) for i in numpy.unravel_index(numpy.argmax(table), table.shape))
-            for name, table in (("previous_token_head", previous), ("induction_head", induction))}
+    right = {"previous_token_head": _pattern_heads(previous), "induction_head": _pattern_heads(induction)}
     (p_layer, p_head), (i_layer, i_head) = picks["previous_token_head"], picks["induction_head"]
-    if picks == best:
+    if picks["previous_token_head"] in right["previous_token_head"] and picks["induction_head"] in right["induction_head"]:
         report(CORRECT, "previous_token_head, induction_head",
-               f"layer {p_layer}, head {p_head} puts {previous[p_layer, p_head]:.0%} of its weight on the previous "
-               f"token; layer {i_layer}, head {i_head} puts {induction[i_layer, i_head]:.0%} on the token after the "
+               f"layer {p_layer}, head {p_head} puts {previous[p_layer, p_head]:.1f} of its weight on the previous "
+               f"token; layer {i_layer}, head {i_head} puts {induction[i_layer, i_head]:.1f} on the token after the "
                "earlier occurrence")
         return
-    if picks["previous_token_head"] == best["induction_head"] and picks["induction_head"] == best["previous_token_head"]:
+    if picks["previous_token_head"] in right["induction_head"] and picks["induction_head"] in right["previous_token_head"]:
         report(WRONG, "previous_token_head, induction_head",
-               "the two are swapped: the head you called the previous-token head is the one with the most weight on "
-               "the induction target, and the other way round", hint)
+               "the two are swapped: the head you called the previous-token head puts its weight on the induction "
+               "target, and the other way round", hint)
         return
     wrong = []
-    if picks["previous_token_head"] != best["previous_token_head"]:
-        also = (": that is the induction head" if picks["previous_token_head"] == best["induction_head"]
+    if picks["previous_token_head"] not in right["previous_token_head"]:
+        also = (": that is an induction head" if picks["previous_token_head"] in right["induction_head"]
                 else "; another head puts more")
-        wrong.append(("previous_token_head", f"layer {p_layer}, head {p_head} puts only {previous[p_layer, p_head]:.0%} "
+        wrong.append(("previous_token_head", f"layer {p_layer}, head {p_head} puts only {previous[p_layer, p_head]:.1f} "
                                              f"of its weight on the previous token{also}"))
-    if picks["induction_head"] != best["induction_head"]:
-        also = (": that is the previous-token head, the induction head's helper"
-                if picks["induction_head"] == best["previous_token_head"] else "; another head puts more")
-        wrong.append(("induction_head", f"layer {i_layer}, head {i_head} puts only {induction[i_layer, i_head]:.0%} "
+    if picks["induction_head"] not in right["induction_head"]:
+        also = (": that is a previous-token head, the induction head's helper"
+                if picks["induction_head"] in right["previous_token_head"] else "; another head puts more")
+        wrong.append(("induction_head", f"layer {i_layer}, head {i_head} puts only {induction[i_layer, i_head]:.1f} "
                                         f"of its weight on the induction target{also}"))
     report(WRONG, ", ".join(name for name, _ in wrong), "; ".join(detail for _, detail in wrong), hint)
