@@ -204,8 +204,8 @@ def check_induction_circuit(previous_token_head: Any, induction_head: Any, score
     (induction.head_scores of the trained model): a head with at least half its weight on the previous token,
     and one with at least half on the token after the earlier occurrence (where no head has half, the one with
     the most). Any head that fits is right, so two induction heads are both accepted. A wrong pick is told its
-    own numbers, never which head is right; the two swapped are named. Numbers are shown as the table shows
-    them, to one decimal."""
+    own numbers (to one decimal), never which head is right; the two swapped are named. A right answer is told
+    no digits, which a machine's last bit could move."""
     hint = ("a previous-token head puts its weight on the position just before the query (the 'previous token' "
             "column); an induction head on the token AFTER the earlier occurrence of the current token (the "
             "'induction target' column)")
@@ -225,10 +225,11 @@ def check_induction_circuit(previous_token_head: Any, induction_head: Any, score
     right = {"previous_token_head": _pattern_heads(previous), "induction_head": _pattern_heads(induction)}
     (p_layer, p_head), (i_layer, i_head) = picks["previous_token_head"], picks["induction_head"]
     if picks["previous_token_head"] in right["previous_token_head"] and picks["induction_head"] in right["induction_head"]:
+        share = {True: "at least half its weight", False: "more weight than any other head"}
         report(CORRECT, "previous_token_head, induction_head",
-               f"layer {p_layer}, head {p_head} puts {previous[p_layer, p_head]:.1f} of its weight on the previous "
-               f"token; layer {i_layer}, head {i_head} puts {induction[i_layer, i_head]:.1f} on the token after the "
-               "earlier occurrence")
+               f"layer {p_layer}, head {p_head} puts {share[bool(previous[p_layer, p_head] >= 0.5)]} on the previous "
+               f"token; layer {i_layer}, head {i_head} puts {share[bool(induction[i_layer, i_head] >= 0.5)]} on the "
+               "token after the earlier occurrence")
         return
     if picks["previous_token_head"] in right["induction_head"] and picks["induction_head"] in right["previous_token_head"]:
         report(WRONG, "previous_token_head, induction_head",
