@@ -45,7 +45,9 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 
 # jupyter-config/ comes first on Jupyter's config path: its labconfig/page_config.json turns off
 # @jupyterlab/mathjax3-extension, a JupyterLab 3 extension that jupyterlab_rise pulls in and that
-# would replace JupyterLab 4's own MathJax (formulas would lose the MathML that screen readers read).
+# would replace JupyterLab 4's own MathJax (formulas would lose the MathML that screen readers read);
+# its jupyter_server_config.py makes lab/settings/overrides.json5 the defaults of JupyterLab and of
+# jupyterlab-rise's slideshow (slides the size of the screen, numbered; notebooks/rise.css sets the fonts).
 lab: $(VENV)/.installed
 	JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(ROOT_ARGS) $(JUPYTER_ARGS)
