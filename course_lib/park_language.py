@@ -8,7 +8,8 @@ Every story is two sentences from a small grammar::
 and three things reach back across it:
 
 * the place chosen in the first sentence decides the sport after "play" / "plays" (``PLACES``:
-  park → football, rink → hockey, …), seven to fourteen words later;
+  park → football, rink → hockey, …), six to thirteen words after the place's first mention; about
+  half the stories name the place again just before "play" ("at the rink sam plays hockey");
 * the subject comes back: as a pronoun (mia → she, sam → he, the kids → they) or named again;
 * the verb agrees with the subject across a relative clause ("mia who we know goes", "the kids
   who we know go").
