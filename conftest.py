@@ -19,11 +19,10 @@ import pathlib
 import pytest
 
 # Files that take the longest (from `make test`'s --durations on a 2-core machine), most expensive
-# first: the browser walks through every live slideshow and every deck, the stability re-runs, the
-# graders' classes, the training notebooks. Everything else keeps its collection order after them. A wrong guess here
+# first: training notebooks, the stability re-runs, the browser walks through every deck and Lab,
+# the graders' classes. Everything else keeps its collection order after them. A wrong guess here
 # only costs time, never a test.
 FIRST = [
-    "tests/test_live_slides.py",
     "tests/test_publish.py",
     "tests/test_stability.py",
     "tests/test_grade_hostile.py",
@@ -33,6 +32,7 @@ FIRST = [
     "tests/test_grade.py",
     "student/12_learning_attention.ipynb",
     "notebooks/12_learning_attention.ipynb",
+    "tests/test_live_slides.py",
     "tests/test_gpt.py",
     "tests/test_grade_answers.py",
     "notebooks/13_attention_at_scale.ipynb",
