@@ -72,7 +72,8 @@ def _sanitizers() -> list[tuple[re.Pattern, str]]:
 
 def compared_text(cell: nbformat.NotebookNode, sanitizers) -> str | None:
     """The text nbval compares for a code cell (streams and text/plain), sanitised; None if not compared."""
-    if cell.cell_type != "code" or re.search(r"^\s*# NBVAL_(IGNORE_OUTPUT|SKIP)\s*$", cell.source, re.M):
+    ignored = {"nbval-ignore-output", "nbval-skip"} & set(cell.get("metadata", {}).get("tags", []))
+    if cell.cell_type != "code" or ignored or re.search(r"^\s*# NBVAL_(IGNORE_OUTPUT|SKIP)\s*$", cell.source, re.M):
         return None
     parts = []
     for output in cell.outputs:
@@ -158,6 +159,9 @@ def test_the_test_catches_a_printed_digit_that_the_perturbation_moves(tmp_path):
         nbformat.v4.new_code_cell("print(f\"{float(tiny['embed'][0, 0]):.8e}\")"),
         nbformat.v4.new_code_cell("# NBVAL_IGNORE_OUTPUT\n# Why: ignored outputs are not compared\n"
                                   "print(f\"{float(start['embed'][0, 0]):.15e}\")"),
+        nbformat.v4.new_code_cell("# Not compared by the tests (cell tag nbval-ignore-output)\n"
+                                  "print(f\"{float(start['embed'][0, 0]):.15e}\")",
+                                  metadata={"tags": ["nbval-ignore-output"]}),
         # two prints that reach the client as two pieces in one run and may come as one in another
         nbformat.v4.new_code_cell("import sys, time\nprint('one')\nsys.stdout.flush()\ntime.sleep(0.2)\nprint('two')"),
     ]
