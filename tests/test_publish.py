@@ -504,7 +504,9 @@ MEASURE = """async () => {
                 return {width: img.offsetWidth, height: img.offsetHeight, pixels: img.naturalWidth,
                         left: (box.left - around.left) / Reveal.getScale(), right: (around.right - box.right) / Reveal.getScale()};
             });
-        slides.push({h, v, height: slide.scrollHeight, text: slide.innerText.trim().slice(0, 60), figures});
+        const labels = [...slide.querySelectorAll('details.course-folded-code > summary')]
+            .map(label => ({px: parseFloat(getComputedStyle(label).fontSize) * Reveal.getScale(), text: label.innerText}));
+        slides.push({h, v, height: slide.scrollHeight, text: slide.innerText.trim().slice(0, 60), figures, labels});
     }
     return slides;
 }"""
@@ -530,6 +532,17 @@ def test_no_slide_is_taller_than_the_slide(slides_shown):
               for name, slides in slides_shown.items() for s in slides if s["height"] > HEIGHT]
     count = sum(len(slides) for slides in slides_shown.values())
     assert not report, f"{len(report)} of {count} slides overflow at {WIDTH}×{HEIGHT}:\n" + "\n".join(report)
+
+
+@pytest.mark.browser
+def test_fold_labels_are_as_large_as_the_slides_text(slides_shown):
+    """"the solution (6 lines): try the exercise first" is read from the back of the room, as the slide's
+    text is (20 px, on a deck that reveal.js shows at 0.98 of its size at 1280×800)."""
+    labels = [(name, s, label) for name, slides in slides_shown.items() for s in slides for label in s["labels"]]
+    assert labels, "no folded code on any slide: nothing measured"
+    small = [f"{name} slide {s['h']}.{s['v']}: {label['px']:.1f} px {label['text']!r}"
+             for name, s, label in labels if label["px"] < 0.98 * 20]
+    assert not small, f"{len(small)} of {len(labels)} fold labels are smaller than the slide's text:\n" + "\n".join(small)
 
 
 def smallest_text_px(figure: dict) -> float:
