@@ -299,3 +299,18 @@ def test_kernels_start_however_long_the_output_folders_path(tmp_path):
     assert grader.returncode == 0, (stdout + stderr)[-2000:]
     (row,) = rows_of(out)
     assert (row["status"], row[COLUMN]) == ("graded", grade.PASS), row["problems"]
+
+
+def test_the_timeout_counts_the_cells_not_the_kernels_start(tmp_path, monkeypatch):
+    """``--timeout`` is the time for a notebook's cells together: a kernel that is slow to start (here held
+    back 4 s, as on a machine grading many notebooks at once) does not use up a 3 s timeout."""
+    folder, out = tmp_path / "class", tmp_path / "out" / "files.csv"
+    (folder / "ada").mkdir(parents=True)
+    nbformat.write(notebook(RIGHT), folder / "ada" / "05_softmax.ipynb")
+    course = make_course(tmp_path / "course")
+    command = sandbox.command
+    monkeypatch.setattr(sandbox, "command", lambda kernel, *args, **kwargs: [
+        "sh", "-c", 'sleep 4; exec "$@"', "sh", *command(kernel, *args, **kwargs)])
+    (row,) = grade.grade(folder, out, jobs=1, timeout=3, course=course, use_sandbox=bool(sandbox.bwrap()),
+                         echo=lambda line: None)
+    assert (row.status, row.verdicts.get(COLUMN)) == ("graded", grade.PASS), row.problems

@@ -465,7 +465,7 @@ async def _execute(notebook: nbformat.NotebookNode, watched: dict[int, answers.A
     client.owns_km = True  # nbclient shuts down the kernel it started, though its manager came from here
     run = _Run(client.scans)
     started = False
-    deadline = time.monotonic() + settings.timeout
+    deadline = math.inf  # the notebook's time runs from its kernel's start (STARTUP_TIMEOUT bounds that)
 
     async def execute(cell: nbformat.NotebookNode, index: int) -> bool:
         """Run one cell within the time left; False (and the run's status set) if the kernel stopped."""
@@ -499,7 +499,8 @@ async def _execute(notebook: nbformat.NotebookNode, watched: dict[int, answers.A
         async with client.async_setup_kernel(env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                              stderr=subprocess.DEVNULL, pass_fds=(lifeline,)):
             started = True
-            os.close(lifeline)
+            deadline = time.monotonic() + settings.timeout  # for its cells: a kernel slow to start (many jobs,
+            os.close(lifeline)                               # a loaded machine) takes none of it
             lifeline = -1
             with _LIVE_LOCK:
                 _LIVE[id(client)] = getattr(client.km.provisioner, "pgid", None) or 0
