@@ -506,7 +506,27 @@ MEASURE = """async () => {
             });
         const labels = [...slide.querySelectorAll('details.course-folded-code > summary')]
             .map(label => ({px: parseFloat(getComputedStyle(label).fontSize) * Reveal.getScale(), text: label.innerText}));
-        slides.push({h, v, height: slide.scrollHeight, text: slide.innerText.trim().slice(0, 60), figures, labels});
+        const wrapped = [];  // each line of code that wraps: where its first character and its continuation start
+        for (const line of slide.querySelectorAll('.jp-InputArea pre .course-code-line')) {
+            const range = document.createRange();
+            range.selectNodeContents(line);
+            const boxes = [...range.getClientRects()].filter(box => box.width > 0);
+            if (!boxes.length) continue;  // folded away
+            const top = Math.min(...boxes.map(box => box.top));
+            const later = boxes.filter(box => box.top > top + 2);
+            if (!later.length) continue;
+            const first = line.textContent.search(/\\S/), text = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+            for (let node = text.nextNode(), at = 0; node; at += node.nodeValue.length, node = text.nextNode()) {
+                if (first < at + node.nodeValue.length) {
+                    range.setStart(node, first - at);
+                    range.setEnd(node, first - at + 1);
+                    break;
+                }
+            }
+            wrapped.push({text: line.textContent.trim().slice(0, 40), first: range.getBoundingClientRect().left,
+                          continued: Math.min(...later.map(box => box.left))});
+        }
+        slides.push({h, v, height: slide.scrollHeight, text: slide.innerText.trim().slice(0, 60), figures, labels, wrapped});
     }
     return slides;
 }"""
@@ -543,6 +563,18 @@ def test_fold_labels_are_as_large_as_the_slides_text(slides_shown):
     small = [f"{name} slide {s['h']}.{s['v']}: {label['px']:.1f} px {label['text']!r}"
              for name, s, label in labels if label["px"] < 0.98 * 20]
     assert not small, f"{len(small)} of {len(labels)} fold labels are smaller than the slide's text:\n" + "\n".join(small)
+
+
+@pytest.mark.browser
+def test_wrapped_code_keeps_its_indentation(slides_shown):
+    """A line of code too long for the slide wraps, and goes on right of where the line itself starts, as an
+    editor shows it: never back at the cell's left edge, where it would read as a line of its own."""
+    slides = [(name, s) for name, deck in slides_shown.items() for s in deck]
+    wrapped = [(name, s, line) for name, s in slides for line in s["wrapped"]]
+    assert wrapped, "no wrapped line of code found on any slide (is each line marked by courseHangCode?): nothing measured"
+    flat = [f"{name} slide {s['h']}.{s['v']}: {line['text']!r} goes on at {line['continued']:.0f} px, left of its"
+            f" start at {line['first']:.0f} px" for name, s, line in wrapped if line["continued"] <= line["first"]]
+    assert not flat, f"{len(flat)} of {len(wrapped)} wrapped lines of code lose their indentation:\n" + "\n".join(flat)
 
 
 def smallest_text_px(figure: dict) -> float:
