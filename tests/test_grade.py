@@ -27,7 +27,7 @@ from course_lib.authoring.student import student_copy
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-TIMEOUT = 20  # seconds per notebook: notebooks 00 and 01 take about 5 s, the looping one all of it
+TIMEOUT = 12  # seconds for a notebook's cells once its kernel is up: those of 00 and 01 take about 2-5 s, the looping one all of it
 PARK, OUTDOOR = "00_welcome: check_park_row", "00_welcome: check_outdoor_words"
 DOT, COSINE = "01_dot_product: check_dot_product", "01_dot_product: check_cosine_similarity"
 EVE = 'eve, "the\nhacker"/00_welcome.ipynb'  # a comma, quotes and a newline in a folder's name
