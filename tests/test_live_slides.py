@@ -327,6 +327,7 @@ def live_slideshows(browser, live_lab) -> dict[str, dict]:
     context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
     context.set_default_timeout(TIMEOUT_MS)
     context.add_init_script(NO_KERNEL)
+
     def kernels() -> set[str]:
         answer = context.request.get(f"{live_lab['url']}/api/kernels?token={live_lab['token']}")
         return {kernel["id"] for kernel in answer.json()}

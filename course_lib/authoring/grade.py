@@ -499,8 +499,9 @@ async def _execute(notebook: nbformat.NotebookNode, watched: dict[int, answers.A
         async with client.async_setup_kernel(env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                              stderr=subprocess.DEVNULL, pass_fds=(lifeline,)):
             started = True
-            deadline = time.monotonic() + settings.timeout  # for its cells: a kernel slow to start (many jobs,
-            os.close(lifeline)                               # a loaded machine) takes none of it
+            # The time is for the cells: a kernel slow to start (many jobs, a loaded machine) takes none of it.
+            deadline = time.monotonic() + settings.timeout
+            os.close(lifeline)
             lifeline = -1
             with _LIVE_LOCK:
                 _LIVE[id(client)] = getattr(client.km.provisioner, "pgid", None) or 0
