@@ -14,9 +14,11 @@ with one long file on one worker while the others wait). Two things make that wo
 
 from __future__ import annotations
 
+import os
 import pathlib
 
 import pytest
+import threadpoolctl
 
 # Files that take the longest (from `make test`'s --durations on a 2-core machine), most expensive
 # first: training notebooks, the stability re-runs, the browser walks through every deck and Lab,
@@ -39,6 +41,27 @@ FIRST = [
     "student/13_attention_at_scale.ipynb",
 ]
 ROOT = pathlib.Path(__file__).resolve().parent
+
+
+# The BLAS libraries' threads: each worker's share of the cores. pytest-xdist runs a worker per core, and
+# OpenBLAS starts a thread per core in every process that multiplies matrices: two workers, each running a
+# notebook's kernel, put four busy threads on two cores, and OpenBLAS's idle threads spin while they wait.
+# Set before any test starts a kernel, a JupyterLab or a grader (they inherit it), and in the worker's own
+# BLAS. The results do not change: the stored outputs come from `make notebooks`, at every thread, and must
+# be the same at one (a full `make test` on 2 cores: 388 s -> 365 s). A variable set by the user wins.
+BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _share_the_cores() -> None:
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 0)
+    if workers < 2 or any(name in os.environ for name in BLAS_THREADS):
+        return
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    os.environ.update(dict.fromkeys(BLAS_THREADS, str(threads)))
+    threadpoolctl.threadpool_limits(threads, user_api="blas")
+
+
+_share_the_cores()
 
 
 def pytest_addoption(parser):

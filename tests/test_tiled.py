@@ -42,9 +42,14 @@ def assert_same_as_sdpa(xp, q, k, v, causal=False, scale=None, block_size=None, 
 
 @pytest.fixture
 def threads_always(monkeypatch):
-    """The CPU loop on worker threads even for inputs this small (normally it stays in the caller's thread)."""
+    """The CPU loop on worker threads even for inputs this small (normally it stays in the caller's thread),
+    and BLAS on two threads, so that its limit to one per worker shows (`make test` runs BLAS on one thread
+    per pytest worker, see conftest.py, and so does a machine with one core)."""
     monkeypatch.setattr(tiled, "SERIAL_BELOW", 0)
     monkeypatch.setattr(tiled, "_worker_count", lambda: 2)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        assert set(blas_threads()) == {2}, f"BLAS did not take two threads: {blas_threads()}"
+        yield
 
 
 def blas_threads() -> list[int]:
