@@ -88,7 +88,8 @@ def make_class(folder: pathlib.Path, outside: pathlib.Path, marker: str) -> None
         "import os, time\nstarted = 0\nfor _ in range(500):  # at most 500, each gone within 2 s\n"
         "    try:\n        pid = os.fork()\n    except OSError:\n        break\n"
         "    if pid == 0:\n        time.sleep(2)\n        os._exit(0)\n    started += 1")))
-    write("endless_output", notebook(RIGHT, after="while True:\n    print('x' * 1000)"))
+    write("endless_output", notebook(RIGHT, after=(  # some 10 MB a second until the timeout, in lines of 100 kB:
+        "import time\nwhile True:\n    print('x' * 100_000)\n    time.sleep(0.01)")))  # a flood, the kernel mostly asleep
     write("patched_check", notebook(WRONG, before=(
         "exercises.check_stable_softmax = lambda *a, **k: print('✅ Correct: stable_softmax() — fake')")))
     write("patched_print", notebook(WRONG, before=(

@@ -12,6 +12,7 @@ slides, formulas and figures rendered, and no slide of any deck taller than the
 from __future__ import annotations
 
 import base64
+import functools
 import html.parser
 import io
 import pathlib
@@ -170,6 +171,7 @@ class Links(html.parser.HTMLParser):
             self.loads.append(attrs["href"])
 
 
+@functools.cache  # a page is read once, however many links point into it
 def parse(path: pathlib.Path) -> Links:
     links = Links()
     links.feed(path.read_text(encoding="utf-8"))
