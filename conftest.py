@@ -47,8 +47,9 @@ ROOT = pathlib.Path(__file__).resolve().parent
 # OpenBLAS starts a thread per core in every process that multiplies matrices: two workers, each running a
 # notebook's kernel, put four busy threads on two cores, and OpenBLAS's idle threads spin while they wait.
 # Set before any test starts a kernel, a JupyterLab or a grader (they inherit it), and in the worker's own
-# BLAS. The results do not change: the stored outputs come from `make notebooks`, at every thread, and must
-# be the same at one (a full `make test` on 2 cores: 388 s -> 365 s). A variable set by the user wins.
+# BLAS. The results do not change: the outputs that `make notebooks` stores with BLAS on every core must
+# come out the same on one thread. A full `make test` on 2 cores, one run each: pytest 388 s -> 365 s.
+# A variable set by the user wins.
 BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 

@@ -48,7 +48,7 @@ def threads_always(monkeypatch):
     monkeypatch.setattr(tiled, "SERIAL_BELOW", 0)
     monkeypatch.setattr(tiled, "_worker_count", lambda: 2)
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
-        assert set(blas_threads()) == {2}, f"BLAS did not take two threads: {blas_threads()}"
+        assert all(threads == 2 for threads in blas_threads()), f"BLAS did not take two threads: {blas_threads()}"
         yield
 
 
