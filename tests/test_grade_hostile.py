@@ -245,8 +245,12 @@ def test_without_bubblewrap_the_grader_says_plainly_what_is_missing(tmp_path, mo
 
 
 def run_cli(args: list[str], **kwargs) -> subprocess.Popen:
+    """`make grade`'s command, with Ctrl-C (SIGINT) at its default, as in a terminal's foreground job. Started
+    from a background job of a shell script, pytest and its children inherit SIGINT ignored, and Python then
+    never turns it into KeyboardInterrupt: the Ctrl-C test would see a grader that runs on to the end."""
     return subprocess.Popen([sys.executable, "-m", "course_lib.authoring.grade", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True, **kwargs)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kwargs)
 
 
 def rows_of(path: pathlib.Path) -> list[dict]:
