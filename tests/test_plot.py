@@ -104,3 +104,34 @@ def test_heatmap_numbers_are_dark_on_light_cells_and_light_on_dark_ones(cmap):
     if cmap == "PuOr":
         assert ax.texts[1].get_color() == "black"  # the light middle of a diverging map
     plt.close(ax.figure)
+
+
+# --- in a Jupyter kernel: figures at twice their pixels, and no pyplot for a kernel that never draws ----------
+
+RETINA_FIGURE = "fig, ax = plt.subplots(figsize=(3, 2))\n_ = ax.plot([1, 2])\nplt.show()"
+
+
+@pytest.mark.parametrize("first", [
+    "import sys\nfrom course_lib import exercises\n"
+    "print(sorted(m for m in ('matplotlib.pyplot', 'matplotlib_inline') if m in sys.modules))\n"
+    "import matplotlib.pyplot as plt",
+    "import matplotlib.pyplot as plt\nfrom course_lib import exercises",
+], ids=["course_lib-first", "pyplot-first"])
+def test_a_kernel_stores_figures_at_twice_their_pixels(first):
+    """Importing course_lib asks the inline backend for retina figures, whether pyplot is loaded before or
+    after it; before pyplot it loads neither pyplot nor the inline backend (most of a second of CPU in every
+    kernel the grader starts)."""
+    import base64
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(first),
+                                               nbformat.v4.new_code_cell(RETINA_FIGURE)])
+    NotebookClient(notebook, timeout=60, kernel_name="python3").execute()
+    if first.startswith("import sys"):
+        assert [o.get("text") for o in notebook.cells[0].outputs] == ["[]\n"], "course_lib loaded pyplot or its backend"
+    (figure,) = [o for o in notebook.cells[1].outputs if "image/png" in o.get("data", {})]
+    png = base64.b64decode(figure["data"]["image/png"])
+    pixels = int.from_bytes(png[16:20], "big")  # the IHDR chunk's width
+    assert figure["metadata"]["image/png"]["width"] * 2 == pixels
