@@ -22,6 +22,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import time
 from typing import Any, Callable
 
 import matplotlib.figure
@@ -229,6 +230,9 @@ def _redraw(draw: Callable[..., Any], name: str, value: Any, handle: Any) -> Non
 # ---------------------------------------------------------------- progress
 
 
+REDRAW_S = 0.1  # the live progress bar moves ten times a second at most
+
+
 class Progress(_LiveOrText):
     """What ``progress`` displays: the live ipywidgets bar and label in a kernel (``widget``, None without
     ipywidgets) and a plain-text description everywhere else. ``update`` moves the live bar only."""
@@ -236,14 +240,23 @@ class Progress(_LiveOrText):
     def __init__(self, total: int, label: str, widget: Any) -> None:
         self.total, self.label, self.widget = total, label, widget
         self.step, self.status = 0, ""
+        self._shown_at = -math.inf  # time.monotonic() when the live bar last moved
 
     def update(self, step: int, status: str = "") -> None:
-        """Show that ``step`` of the ``total`` steps are done, with ``status`` (e.g. the loss) beside the bar."""
+        """Show that ``step`` of the ``total`` steps are done, with ``status`` (e.g. the loss) beside the bar.
+
+        The live bar moves at most every ``REDRAW_S`` seconds, and always at the last step: each move is
+        two messages from the kernel to the browser, and at every step of a fast loop they cost more than
+        a bar a few hundred pixels wide can show (3000 messages, some 2 s of CPU, for 1500 steps).
+        """
         self.step, self.status = min(max(int(step), 0), self.total), str(status)
-        if self.widget is not None:
-            bar, text = self.widget.children
-            bar.value = self.step
-            text.value = f"{self.step}/{self.total}  {self.status}"
+        now = time.monotonic()
+        if self.widget is None or (self.step < self.total and now - self._shown_at < REDRAW_S):
+            return
+        self._shown_at = now
+        bar, text = self.widget.children
+        bar.value = self.step
+        text.value = f"{self.step}/{self.total}  {self.status}"
 
     def text(self) -> str:
         """One line for a reader without a kernel; it is fixed when shown, whatever the loop does later."""

@@ -275,6 +275,22 @@ def test_progress_shows_a_bar_that_updates_and_a_fixed_text(shown):
     assert bar.step == 300 and live_bar.value == 300
 
 
+def test_progress_moves_the_live_bar_ten_times_a_second_and_always_at_the_end(shown, monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(widgets.time, "monotonic", lambda: clock[0])
+    bar = widgets.progress(1000, "training")
+    live_bar, label = bar.widget.children
+    moves = []
+    live_bar.observe(lambda change: moves.append(change["new"]), names="value")
+    for step in range(1, 1000):
+        bar.update(step, f"loss {1 / step:.3f}")
+        clock[0] += 0.001  # a fast loop: 1 ms a step
+    assert bar.step == 999 and bar.status == "loss 0.001", "the bar's state follows every step"
+    assert moves == list(range(1, 1000, 100)), "once, then every 0.1 s"
+    bar.update(1000, "loss 0.001")
+    assert moves[-1] == 1000 and label.value == "1000/1000  loss 0.001", "the last step always shows"
+
+
 def test_progress_without_ipywidgets_shows_its_text(shown, monkeypatch):
     monkeypatch.setitem(sys.modules, "ipywidgets", None)
     bar = widgets.progress(5, "training")
