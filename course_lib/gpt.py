@@ -31,12 +31,10 @@ Taught in notebook 14.
 
 from __future__ import annotations
 
-import contextlib
 import math
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy
-import threadpoolctl
 
 from . import grad, model
 from .attention import attention_scores, softmax
@@ -430,16 +428,6 @@ def adamw_step(
 # ---------------------------------------------------------------- training
 
 
-@contextlib.contextmanager
-def _blas_threads(xp: Any, n: int | None) -> Iterator[None]:
-    """BLAS limited to ``n`` threads for NumPy while training (None: as it is)."""
-    if n is None or "numpy" not in xp.__name__:
-        yield
-        return
-    with threadpoolctl.threadpool_limits(limits=n, user_api="blas"):
-        yield
-
-
 def train(
     params: Params,
     batches: Iterable[tuple[Array, Array]],
@@ -475,7 +463,7 @@ def train(
             history["heldout_step"].append(step)
             history["heldout_loss"].append(float(cross_entropy(forward(params, heldout[0])[0], xp.asarray(heldout[1]))))
 
-    with _blas_threads(xp, blas_threads):
+    with model._blas_threads(xp, blas_threads):
         for step in range(steps):
             if step % eval_every == 0:
                 evaluate(step)

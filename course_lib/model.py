@@ -32,10 +32,12 @@ Used in notebook 12.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy
+import threadpoolctl
 
 from . import grad
 from .attention import padding_mask, scaled_dot_product_attention
@@ -205,10 +207,15 @@ def _lookup(xp: Any, table: Array, ids: Array) -> Array:
     return xp.reshape(rows, (*ids.shape, table.shape[1]))  # (..., d)
 
 
+def _rows(xp: Any, a: Array) -> Array:
+    """(B, T, d) -> (B·T, d): every position of every sentence as one row."""
+    return xp.reshape(a, (-1, a.shape[-1]))
+
+
 def _lookup_backward(xp: Any, ids: Array, grad_rows: Array, n: int) -> Array:
     """Gradient of the table in ``_lookup``: one_hot(ids)ᵀ @ grad_rows, each row's gradients summed."""
-    one_hot = _one_hot(xp, ids, n, grad_rows.dtype)  # (B, T, n)
-    return xp.sum(xp.matrix_transpose(one_hot) @ grad_rows, axis=0)  # Σ_b (n, T) @ (T, d) -> (n, d)
+    one_hot = _one_hot(xp, xp.reshape(ids, (-1,)), n, grad_rows.dtype)  # (B·T, n)
+    return xp.matrix_transpose(one_hot) @ _rows(xp, grad_rows)  # (n, B·T) @ (B·T, d) -> (n, d)
 
 
 def _back_from_blank(xp: Any, lengths: Array, t: int) -> Array:
@@ -284,9 +291,10 @@ def _backward(
 ) -> dict[str, Array]:
     """Gradients of the mean cross-entropy with respect to every parameter, from the last step back.
 
-    Sums over the sentences are written per sentence, Σ_b x_bᵀ g_b: many small matrix
-    products. One large (d, B·T) @ (B·T, d) product reads shorter, but multi-threaded BLAS
-    splits it, and on a busy 2-core machine that made training 10–30 times slower.
+    A weight's gradient sums over every position of every sentence, Σ_b x_bᵀ g_b: one
+    (d, B·T) @ (B·T, d) product over all B·T rows, not B small products and their sum (half
+    the training's time). Multi-threaded BLAS splits such a product, and on a busy 2-core
+    machine that made training 10–30 times slower: ``train`` runs BLAS on one thread.
     """
     xp = namespace(cache["logits"], answer)
     logits, x, q, k, v = cache["logits"], cache["x"], cache["q"], cache["k"], cache["v"]
@@ -304,10 +312,10 @@ def _backward(
     else:  # fixed weights: only the values get a gradient
         grad_q, grad_k = xp.zeros_like(q), xp.zeros_like(k)
         grad_v = xp.matrix_transpose(cache["weights"]) @ grad_out  # (B, T, 1) @ (B, 1, d_v) -> (B, T, d_v)
-    x_t = xp.matrix_transpose(x)  # (B, d_model, T)
-    grads["w_q"] = xp.sum(xp.matrix_transpose(cache["x_blank"]) @ grad_q, axis=0)  # Σ_b (d_model, 1) @ (1, d_k)
-    grads["w_k"] = xp.sum(x_t @ grad_k, axis=0)  # Σ_b (d_model, T) @ (T, d_k) -> (d_model, d_k)
-    grads["w_v"] = xp.sum(x_t @ grad_v, axis=0)  # Σ_b (d_model, T) @ (T, d_v) -> (d_model, d_v)
+    x_t = xp.matrix_transpose(_rows(xp, x))  # (d_model, B·T): every position of every sentence
+    grads["w_q"] = xp.matrix_transpose(cache["x_blank"][:, 0, :]) @ grad_q[:, 0, :]  # Σ_b: (d_model, B) @ (B, d_k)
+    grads["w_k"] = x_t @ _rows(xp, grad_k)  # Σ_b x_bᵀ g_b: (d_model, B·T) @ (B·T, d_k) -> (d_model, d_k)
+    grads["w_v"] = x_t @ _rows(xp, grad_v)  # Σ_b x_bᵀ g_b: (d_model, B·T) @ (B·T, d_v) -> (d_model, d_v)
     grad_x = grad_k @ params["w_k"].T + grad_v @ params["w_v"].T  # (B, T, d_model): through the keys and values
     grad_x = grad_x + cache["blank"][:, :, None] * (grad_q @ params["w_q"].T)  # + through the query, at the blank
     grads["embed"] = _lookup_backward(xp, cache["tokens"], grad_x, params["embed"].shape[0])  # (n_vocab, d_model)
@@ -399,6 +407,16 @@ def _split_arrays(xp: Any, params: Params, split: Any, arg: str, attention: str)
     return arrays
 
 
+@contextlib.contextmanager
+def _blas_threads(xp: Any, n: int | None) -> Iterator[None]:
+    """BLAS limited to ``n`` threads for NumPy while training (None: as it is)."""
+    if n is None or "numpy" not in xp.__name__:
+        yield
+        return
+    with threadpoolctl.threadpool_limits(limits=n, user_api="blas"):
+        yield
+
+
 def train(
     params: Params,
     train_split: Any,
@@ -409,6 +427,7 @@ def train(
     scale: float | None = None,
     attention: str = "softmax",
     progress: Callable[[int, int, float, float], None] | None = None,
+    blas_threads: int | None = 1,
 ) -> tuple[dict[str, Array], dict[str, list[float]]]:
     """Train with Adam on the whole training split at every step; returns ``(params, history)``.
 
@@ -417,26 +436,28 @@ def train(
     ``heldout_loss``, one float per step, both measured before that step's update (NaN
     without a held-out split). ``progress(step, steps, train_loss, heldout_loss)`` is called
     after every step. Deterministic: the same inputs give the same numbers. ``params`` is
-    not changed. Raises as ``loss_and_grads``, and ValueError for a bad ``steps``.
-    Used in notebook 12.
+    not changed. BLAS runs on ``blas_threads`` threads (NumPy; None: as it is): these products
+    are small, and on a shared machine more threads wait on each other. Raises as
+    ``loss_and_grads``, and ValueError for a bad ``steps``. Used in notebook 12.
     """
     _whole("steps", steps, least=0)
     xp = namespace(*params.values())
     data = _split_arrays(xp, params, train_split, "train_split", attention)
     heldout = None if heldout_split is None else _split_arrays(xp, params, heldout_split, "heldout_split", attention)
     state, history = adam_init(params), {"train_loss": [], "heldout_loss": []}
-    for step in range(1, steps + 1):
-        cache = _forward(params, *data[:2], scale, attention)
-        grads = _backward(params, cache, data[2], scale, attention)
-        history["train_loss"].append(float(cross_entropy(cache["logits"], data[2])))
-        if heldout is not None:
-            logits = _forward(params, *heldout[:2], scale, attention)["logits"]
-            history["heldout_loss"].append(float(cross_entropy(logits, heldout[2])))
-        else:
-            history["heldout_loss"].append(math.nan)
-        params, state = adam_step(params, grads, state, lr=lr)
-        if progress is not None:
-            progress(step, steps, history["train_loss"][-1], history["heldout_loss"][-1])
+    with _blas_threads(xp, blas_threads):
+        for step in range(1, steps + 1):
+            cache = _forward(params, *data[:2], scale, attention)
+            grads = _backward(params, cache, data[2], scale, attention)
+            history["train_loss"].append(float(cross_entropy(cache["logits"], data[2])))
+            if heldout is not None:
+                logits = _forward(params, *heldout[:2], scale, attention)["logits"]
+                history["heldout_loss"].append(float(cross_entropy(logits, heldout[2])))
+            else:
+                history["heldout_loss"].append(math.nan)
+            params, state = adam_step(params, grads, state, lr=lr)
+            if progress is not None:
+                progress(step, steps, history["train_loss"][-1], history["heldout_loss"][-1])
     return dict(params), history
 
 
