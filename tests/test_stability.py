@@ -9,6 +9,7 @@ true of one machine only.
 This test re-runs every notebook that trains (it calls an ``init_params``) with each starting
 parameter multiplied by (1 ± 1e-12), a fixed random sign per entry, and requires every compared
 output to print the same text as stored (as nbval compares it: sanitised, ignored cells left out).
+Figures are not drawn in that run (their PNG is never compared; their text form is).
 A perturbation of 1e-12 is far larger than a change of summation order (about 1e-16 relative) and
 far smaller than anything a learner would call a different start, so a result that moves under it
 is a result that rounding decides. A float32 parameter is multiplied by (1 ± 1e-6) instead: float32
@@ -59,6 +60,9 @@ for _name in ("course_lib.model", "course_lib.gpt"):
     except ModuleNotFoundError:
         continue
     _module.init_params = _perturbing(_module.init_params)
+
+# Figures keep only their text form ("<Figure size … with 1 Axes>", all that is compared): none is drawn.
+get_ipython().config.InlineBackend.figure_formats = set()
 """
 REPORT = "print(len(_perturbed_calls))"
 
