@@ -292,3 +292,20 @@ def test_make_grade_needs_submissions_and_passes_the_options():
                           "TIMEOUT=9"], cwd=ROOT, capture_output=True, text=True)
     assert dry.returncode == 0, dry.stderr
     assert '-m course_lib.authoring.grade "hand in" --out "g.csv" --jobs 3 --timeout 9' in dry.stdout
+
+
+def test_a_kernels_home_starts_with_the_graders_font_list(tmp_path, monkeypatch):
+    """Each kernel's Matplotlib cache (home/.matplotlib, its MPLCONFIGDIR) starts with the grader's font list,
+    so that no kernel searches the system's fonts again; with no list to copy, the folder is left to Matplotlib."""
+    import matplotlib
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setattr(matplotlib, "get_cachedir", lambda: str(cache))
+    with grade._work_folder(tmp_path / "work", None) as (home, _, _):
+        assert not (home / ".matplotlib").exists()
+    (cache / "fontlist-v390.json").write_text('{"ttflist": []}')
+    with grade._work_folder(tmp_path / "work", None) as (home, _, _):
+        assert (home / ".matplotlib" / "fontlist-v390.json").read_text() == '{"ttflist": []}'
+        assert grade._home_env({}, home, "token")["MPLCONFIGDIR"] == str(home / ".matplotlib")
+    assert not home.exists(), "the work folder is removed after the kernel"

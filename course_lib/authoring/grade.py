@@ -392,6 +392,21 @@ def _home_env(env: dict[str, str], home: pathlib.Path, token: str) -> dict[str, 
                   "JUPYTER_RUNTIME_DIR": str(home / ".jupyter"), TOKEN: token}
 
 
+def _seed_font_cache(home: pathlib.Path) -> list[pathlib.Path]:
+    """Matplotlib's font list, copied from the grader's cache into the kernel's (``MPLCONFIGDIR``,
+    home/.matplotlib); the paths made, for their owner. Without it, each kernel that draws would search
+    the system's fonts again and write the list itself: 0.3 s of CPU and more on every kernel here, and
+    seconds on a machine with many fonts. The list names font files, nothing private."""
+    import matplotlib
+
+    found = sorted(pathlib.Path(matplotlib.get_cachedir()).glob("fontlist-v*.json"))
+    if not found:
+        return []
+    folder = home / ".matplotlib"
+    folder.mkdir()
+    return [folder] + [pathlib.Path(shutil.copy(path, folder)) for path in found]
+
+
 @contextlib.contextmanager
 def _work_folder(root: pathlib.Path, user: int | None) -> Iterator[tuple[pathlib.Path, pathlib.Path, pathlib.Path]]:
     """An empty work folder (the kernel's home) and a folder for its connection file, under ``root``, and a
@@ -403,8 +418,9 @@ def _work_folder(root: pathlib.Path, user: int | None) -> Iterator[tuple[pathlib
     home.mkdir(parents=True)
     channels.mkdir()
     sockets = pathlib.Path(tempfile.mkdtemp(prefix="grade-"))  # 0700, only for this kernel
+    fonts = _seed_font_cache(home)
     if user is not None:
-        for path in (home, channels, sockets):
+        for path in (home, channels, sockets, *fonts):
             os.chown(path, user, user)
     try:
         yield home, channels, sockets
