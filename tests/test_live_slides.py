@@ -298,6 +298,11 @@ WALK = """async () => {
 }""".replace("SOLUTION", json.dumps(SOLUTION))
 
 
+# The course's stylesheet, which jupyterlab-rise links from the notebook's folder (id rise-custom-css), has
+# loaded: a link's sheet is null until then (and stays null where the file is missing).
+RISE_CSS_LOADED = "() => !!document.getElementById('rise-custom-css')?.sheet"
+
+
 def solution_cells(path: pathlib.Path) -> int:
     cells = json.loads(path.read_text())["cells"]
     return sum(c["cell_type"] == "code" and SOLUTION in "".join(c["source"]) for c in cells)
@@ -346,6 +351,9 @@ def live_slideshows(browser, live_lab) -> dict[str, dict]:
         page = pages.pop(path.name)
         try:
             page.wait_for_selector(".reveal .slides section.present .jp-Cell")
+            # jupyterlab-rise adds the course's rise.css as a <link> once the slideshow is up, and the slides
+            # can show before it loads: measured then, one full `make test` saw notebook 06 at 14 px and overflowing
+            page.wait_for_function(RISE_CSS_LOADED)
             shown[path.name] = page.evaluate(WALK)
         except Exception as err:  # Playwright's TimeoutError, or the page gone
             shot = live_lab["tmp"] / f"{path.stem}.png"
