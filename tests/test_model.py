@@ -179,6 +179,24 @@ def test_training_is_deterministic_and_leaves_params_alone(xp):
         assert_equal(params[name], before[name])
 
 
+def test_training_runs_blas_on_one_thread_and_gives_it_back():
+    """model.train holds NumPy's BLAS to ``blas_threads`` (1 unless told) while it trains, as gpt.train does."""
+    import threadpoolctl
+
+    def blas() -> set[int]:
+        return {lib["num_threads"] for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"}
+
+    batch, params, seen = small_batch(numpy), random_params(numpy), []
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        if blas() != {2}:
+            pytest.skip(f"this BLAS does not take two threads: {blas()}")
+        model.train(params, batch, steps=2, progress=lambda *a: seen.append(blas()))
+        assert seen == [{1}, {1}] and blas() == {2}
+        seen.clear()
+        model.train(params, batch, steps=1, blas_threads=None, progress=lambda *a: seen.append(blas()))
+        assert seen == [{2}]
+
+
 def test_attention_learns_the_task_and_the_mean_does_not(xp_backend):
     """The issue's numbers in small: held-out accuracy >= 90 %, the baseline 20 points below or more."""
     data = bs.make_dataset(seed=0)
