@@ -226,13 +226,14 @@ def _attention_forward(xp: Any, params: Params, l: int, x: Array, b: int) -> dic
     """Causal multi-head self-attention on layer_norm(x), x (B·T, d_model); returns what the backward pass needs."""
     h, x_hat, inv_std = _layer_norm(xp, x, params[f"{l}.ln1_gamma"], params[f"{l}.ln1_beta"])  # (B·T, d_model)
     n_heads, d_model, d_k = params[f"{l}.w_q"].shape
-    qkv = h @ _qkv_matrix(xp, params, l)  # (B·T, d_model) @ (d_model, 3·H·d_k) -> (B·T, 3·H·d_k)
+    w_qkv = _qkv_matrix(xp, params, l)  # (d_model, 3·H·d_k): kept for the backward pass
+    qkv = h @ w_qkv  # (B·T, d_model) @ (d_model, 3·H·d_k) -> (B·T, 3·H·d_k)
     qkv = xp.reshape(qkv, (b, -1, 3, n_heads, d_k))  # (B, T, 3, H, d_k)
     q, k, v = (xp.permute_dims(qkv[:, :, i, ...], (0, 2, 1, 3)) for i in range(3))  # (B, H, T, d_k) each, no copy
     out, weights = _causal_attention(xp, q, k, v)  # (B, H, T, d_k), (B, H, T, T)
     merged = xp.reshape(xp.permute_dims(out, (0, 2, 1, 3)), (x.shape[0], n_heads * d_k))  # (B·T, H·d_k): heads side by side
     y = merged @ xp.reshape(params[f"{l}.w_o"], (n_heads * d_k, d_model))  # Σ_heads out_h W_o[h]: (B·T, d_model)
-    return {"h": h, "x_hat": x_hat, "inv_std": inv_std, "q": q, "k": k, "v": v, "merged": merged,
+    return {"h": h, "x_hat": x_hat, "inv_std": inv_std, "w_qkv": w_qkv, "q": q, "k": k, "v": v, "merged": merged,
             "weights": weights, "y": y}
 
 
@@ -292,6 +293,19 @@ def _log_softmax(xp: Any, logits: Array) -> Array:
     return shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))  # (..., vocab_size)
 
 
+def _mean_loss(xp: Any, params: Params, tokens: Array, targets: Array, rows: int = 64) -> float:
+    """cross_entropy(forward(params, tokens)[0], targets) for checked inputs, ``rows`` sequences at a time: a
+    held-out set's forward pass whole is large enough to leave the CPU's caches, and the attention weights
+    that ``forward`` stacks are not needed here."""
+    total, n = 0.0, tokens.shape[0]
+    for start in range(0, n, rows):
+        chunk = slice(start, min(start + rows, n))  # the array API leaves a slice past the end unspecified
+        logits = _forward(xp, params, tokens[chunk, ...])["logits"]  # (rows·T, vocab_size)
+        right = _one_hot(xp, xp.reshape(targets[chunk, ...], (-1,)), logits.shape[-1], logits.dtype)
+        total -= float(xp.sum(right * _log_softmax(xp, logits)))  # Σ −log p(target) over the rows' positions
+    return total / math.prod(targets.shape)
+
+
 def cross_entropy(logits: Array, targets: Array) -> Array:
     """Mean cross-entropy over every position: −mean log softmax(logits)[target], computed stably.
 
@@ -329,7 +343,7 @@ def _attention_backward(xp: Any, params: Params, l: int, c: Mapping[str, Array],
     grad_w = xp.matrix_transpose(c["h"]) @ grad_qkv  # (d_model, B·T) @ (B·T, 3·H·d_k) -> (d_model, 3·H·d_k)
     grad_w = xp.permute_dims(xp.reshape(grad_w, (d_model, 3, n_heads, d_k)), (1, 2, 0, 3))  # (3, H, d_model, d_k)
     grads[f"{l}.w_q"], grads[f"{l}.w_k"], grads[f"{l}.w_v"] = grad_w[0, ...], grad_w[1, ...], grad_w[2, ...]
-    grad_h = grad_qkv @ xp.matrix_transpose(_qkv_matrix(xp, params, l))  # (B·T, 3·H·d_k) @ (3·H·d_k, d_model)
+    grad_h = grad_qkv @ xp.matrix_transpose(c["w_qkv"])  # (B·T, 3·H·d_k) @ (3·H·d_k, d_model)
     grad_x, grads[f"{l}.ln1_gamma"], grads[f"{l}.ln1_beta"] = _layer_norm_grads(
         xp, grad_h, c["x_hat"], c["inv_std"], params[f"{l}.ln1_gamma"])
     return grad_x  # (B·T, d_model)
@@ -458,10 +472,13 @@ def train(
     history: dict[str, list] = {"train_loss": [], "heldout_step": [], "heldout_loss": []}
     batches = iter(batches)
 
+    if heldout is not None:
+        heldout = _check_batch(xp, params, xp.asarray(heldout[0]), xp.asarray(heldout[1]))
+
     def evaluate(step: int) -> None:
         if heldout is not None:
             history["heldout_step"].append(step)
-            history["heldout_loss"].append(float(cross_entropy(forward(params, heldout[0])[0], xp.asarray(heldout[1]))))
+            history["heldout_loss"].append(_mean_loss(xp, params, *heldout))
 
     with model._blas_threads(xp, blas_threads):
         for step in range(steps):
