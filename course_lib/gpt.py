@@ -463,8 +463,9 @@ def train(
     before its update), ``heldout_step`` and ``heldout_loss``. ``progress(step, steps, train_loss)``
     is called after every step. BLAS runs on ``blas_threads`` threads (NumPy): these products are
     small, and on a shared machine more threads wait on each other. ``params`` is not changed.
-    Deterministic: the same inputs give the same numbers. Raises as ``loss_and_grads``, and
-    ValueError for a bad ``steps`` or ``batches`` running out. Used in notebook 14.
+    Deterministic: the same inputs give the same numbers. Raises as ``loss_and_grads`` (for
+    ``heldout`` before the first step), and ValueError for a bad ``steps`` or ``batches`` running
+    out. Used in notebook 14.
     """
     _whole("steps", steps, least=0)
     xp = namespace(*params.values())

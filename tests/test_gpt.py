@@ -214,6 +214,24 @@ def test_training_lowers_the_loss_deterministically(xp):
         gpt.train(params, [batch] * 2, 3)
 
 
+def test_the_held_out_loss_is_the_cross_entropy_of_the_whole_set(xp):
+    """Measured a slice of sequences at a time (more than one slice here), it is the mean over every position."""
+    rng = numpy.random.default_rng(3)
+    tokens, targets = (xp.asarray(rng.integers(0, VOCAB, size=(150, 4))) for _ in range(2))
+    params = random_params(xp)
+    _, history = gpt.train(params, iter([small_batch(xp)]), 0, heldout=(tokens, targets))
+    whole = float(gpt.cross_entropy(gpt.forward(params, tokens)[0], targets))
+    assert history["heldout_step"] == [0] and history["heldout_loss"][0] == pytest.approx(whole, rel=1e-12)
+
+
+def test_bad_held_out_arrays_are_refused_before_the_first_step(xp):
+    params, batch = random_params(xp), small_batch(xp)
+    seen = []
+    with pytest.raises(ValueError, match=r"targets must have the shape of tokens"):
+        gpt.train(params, iter([batch] * 3), 3, heldout=(batch[0], batch[1][:, :2]), progress=lambda *s: seen.append(s))
+    assert seen == [], "training started before the held-out arrays were checked"
+
+
 # ---------------------------------------------------------------- bad inputs
 
 
