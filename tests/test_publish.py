@@ -441,6 +441,23 @@ def test_marks_font_has_the_three_marks_in_colour():
     assert "data:font/ttf;base64," in marks.style()
 
 
+def test_the_marks_font_is_the_same_file_whenever_it_is_built(monkeypatch):
+    """A deck or a page built twice is the same file: the font carries a fixed date, not the time of its build."""
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    built = []
+    for now in (1.0e9, 2.0e9):  # 2001 and 2033
+        monkeypatch.setattr("fontTools.misc.timeTools.time.time", lambda now=now: now)
+        marks.font_bytes.cache_clear()
+        built.append(marks.font_bytes())
+    marks.font_bytes.cache_clear()
+    assert built[0] == built[1]
+
+
+def test_the_sites_front_page_keeps_its_cell_id(site):
+    """nbformat gives a new cell a random id, which index.html would show: the front page's cell has its own."""
+    assert 'id="cell-id=course-index"' in (site / "index.html").read_text(encoding="utf-8")
+
+
 def test_marks_are_wrapped_in_text_only():
     page = '<title>✅</title><pre>✅ Correct <b title="❌">x</b> ⏳</pre><script>var a = "✅";</script>'
     assert marks.wrap(page) == (

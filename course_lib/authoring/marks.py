@@ -17,6 +17,7 @@ import io
 import re
 
 from fontTools.fontBuilder import FontBuilder
+from fontTools.misc.timeTools import timestampFromString
 from fontTools.pens.ttGlyphPen import TTGlyphPen
 
 FAMILY = "Course Marks"
@@ -25,6 +26,7 @@ EM, ASCENT, DESCENT = 1000, 880, -120
 LEFT, RIGHT, BOTTOM, TOP = 80, 920, -60, 780
 GREEN, RED, AMBER, WHITE = (0.13, 0.55, 0.13, 1.0), (0.80, 0.10, 0.10, 1.0), (0.72, 0.45, 0.0, 1.0), (1, 1, 1, 1)
 PALETTE = [GREEN, RED, AMBER, WHITE]
+BUILT = timestampFromString("Sun Dec  6 00:00:00 2026")  # the font's creation date, fixed (see font_bytes)
 
 
 def _polygon(pen: TTGlyphPen, points: list[tuple[float, float]]) -> None:
@@ -118,6 +120,10 @@ def font_bytes() -> bytes:
     builder.setupPost()
     builder.setupCOLR(layers)
     builder.setupCPAL([PALETTE])
+    # fontTools stamps the font with the time it is built: a fixed date instead, so that a deck or a page
+    # built twice is the same file
+    builder.font.recalcTimestamp = False
+    builder.font["head"].created = builder.font["head"].modified = BUILT
     out = io.BytesIO()
     builder.save(out)
     return out.getvalue()

@@ -311,7 +311,9 @@ def build_site(notebooks: list[pathlib.Path] | None = None, out: pathlib.Path = 
         page.write_text(marks.wrap(body), encoding="utf-8")
         pages.append(page)
 
-    front = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(index_markdown(readme.read_text(encoding="utf-8")))])
+    # a fixed cell id (nbformat draws a random one), so that building the site twice writes the same index.html
+    front = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        index_markdown(readme.read_text(encoding="utf-8")), id="course-index")])
     front.metadata["title"] = _title(front, "Contents")
     body, _ = exporter.from_notebook_node(front, resources={"metadata": {"name": "index"}, "course_marks_style": marks.style()})
     index = out / "index.html"
