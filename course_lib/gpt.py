@@ -294,9 +294,9 @@ def _log_softmax(xp: Any, logits: Array) -> Array:
 
 
 def _mean_loss(xp: Any, params: Params, tokens: Array, targets: Array, rows: int = 64) -> float:
-    """cross_entropy(forward(params, tokens)[0], targets) for checked inputs, ``rows`` sequences at a time: a
-    held-out set's forward pass whole is large enough to leave the CPU's caches, and the attention weights
-    that ``forward`` stacks are not needed here."""
+    """cross_entropy(forward(params, tokens)[0], targets) for checked inputs, ``rows`` sequences at a time,
+    without the attention weights that ``forward`` stacks (notebook 14's 500 held-out stories: 0.275 s of
+    CPU whole, 0.21 s in slices of 64)."""
     total, n = 0.0, tokens.shape[0]
     for start in range(0, n, rows):
         chunk = slice(start, min(start + rows, n))  # the array API leaves a slice past the end unspecified
@@ -473,8 +473,8 @@ def train(
     history: dict[str, list] = {"train_loss": [], "heldout_step": [], "heldout_loss": []}
     batches = iter(batches)
 
-    if heldout is not None:
-        heldout = _check_batch(xp, params, xp.asarray(heldout[0]), xp.asarray(heldout[1]))
+    if heldout is not None:  # checked as forward() checks tokens: mixed arrays are a TypeError
+        heldout = _check_batch(namespace(*params.values(), heldout[0]), params, heldout[0], xp.asarray(heldout[1]))
 
     def evaluate(step: int) -> None:
         if heldout is not None:

@@ -289,3 +289,5 @@ def test_arrays_of_two_libraries_are_refused():
     tokens, targets = small_batch(strict)
     with pytest.raises(TypeError, match="two libraries"):
         gpt.loss_and_grads(random_params(numpy), tokens, targets)
+    with pytest.raises(TypeError, match="two libraries"):  # held-out tokens as forward() takes tokens
+        gpt.train(random_params(numpy), iter([]), 0, heldout=(tokens, targets))
