@@ -301,8 +301,8 @@ def _mean_loss(xp: Any, params: Params, tokens: Array, targets: Array, rows: int
     for start in range(0, n, rows):
         chunk = slice(start, min(start + rows, n))  # the array API leaves a slice past the end unspecified
         logits = _forward(xp, params, tokens[chunk, ...])["logits"]  # (rows·T, vocab_size)
-        right = _one_hot(xp, xp.reshape(targets[chunk, ...], (-1,)), logits.shape[-1], logits.dtype)
-        total -= float(xp.sum(right * _log_softmax(xp, logits)))  # Σ −log p(target) over the rows' positions
+        logits = xp.reshape(logits, (*targets[chunk, ...].shape, -1))  # (rows, T, vocab_size)
+        total += float(cross_entropy(logits, targets[chunk, ...])) * math.prod(logits.shape[:-1])  # the slice's sum
     return total / math.prod(targets.shape)
 
 
