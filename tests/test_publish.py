@@ -399,7 +399,8 @@ def needed(url: str) -> bool:
 
 
 def open_offline(browser, page_path: pathlib.Path, fragment: str = ""):
-    page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    page = browser.new_page()
+    page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
     failed = []
     page.on("requestfailed", lambda request: failed.append(request.url))
     page.goto(page_path.as_uri() + fragment)
