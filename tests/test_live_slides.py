@@ -316,8 +316,12 @@ WALK = """async () => {
 
 
 # The course's stylesheet, which jupyterlab-rise links from the notebook's folder (id rise-custom-css), has
-# loaded: a link's sheet is null until then (and stays null where the file is missing).
-RISE_CSS_LOADED = "() => !!document.getElementById('rise-custom-css')?.sheet"
+# loaded (a link's sheet is null until then, and stays null where the file is missing), and the sizes it
+# sets have arrived: jupyterlab-rise's own stylesheet animates every property of the slides' elements over
+# 0.2 s (`transition: all`), font sizes included, so for a moment after rise.css loads, code still reads
+# 14 px on its way to 20 (one full `make test` measured notebook 10 then, its stylesheet from Chromium's cache).
+RISE_CSS_LOADED = """() => !!document.getElementById('rise-custom-css')?.sheet
+    && !document.getAnimations().some((animation) => animation instanceof CSSTransition)"""
 
 
 def solution_cells(path: pathlib.Path) -> int:
