@@ -191,7 +191,7 @@ def offline_browser(playwright, tmp_path_factory):
     lecture hall without network. It has a profile folder of its own, as a lecturer's browser
     does, so that it keeps the scripts it has compiled (reveal.js, MathJax) from one deck to the
     next: opening and walking the fifteen decks took 55 to 65 s of CPU time where a fresh browser
-    context for each deck took 79 to 82 s (2 cores, two runs each, taking turns). Yields the
+    context for each deck took 79 to 82 s (2 cores, four runs each, taking turns). Yields the
     browser's one context: ``offline_browser.new_page()``.
     """
     unshare, why_not = _unshare_or_reason()

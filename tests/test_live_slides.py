@@ -351,10 +351,10 @@ def live_slideshows(playwright, live_lab) -> dict[str, dict]:
     which changes nothing on the slides.
 
     The slideshows open in a Chromium with a profile folder of its own (in the test's temporary folder),
-    as a lecturer's browser has one: from the third slideshow on, Chromium takes JupyterLab's scripts
+    as a lecturer's browser has one: after the first slideshows, Chromium takes JupyterLab's scripts
     compiled from its code cache, which a browser without a profile folder does not keep. On a 2-core
     machine, the walk of all fifteen took 97 to 110 s of CPU time, browser and server together, against
-    108 to 117 s in a browser without one (three walks each, taking turns).
+    108 to 129 s in a browser without one (five walks each, taking turns, in two rounds).
     """
     context = playwright.chromium.launch_persistent_context(
         live_lab["tmp"] / "chromium-profile", executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
