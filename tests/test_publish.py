@@ -398,8 +398,9 @@ def needed(url: str) -> bool:
     return not url.startswith("about:")
 
 
-def open_offline(browser, page_path: pathlib.Path, fragment: str = ""):
-    page = browser.new_page()
+def open_offline(chromium, page_path: pathlib.Path, fragment: str = ""):
+    """A new page of ``chromium`` (the offline browser's one context) at 1280×800, on ``page_path``, typeset."""
+    page = chromium.new_page()
     page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
     failed = []
     page.on("requestfailed", lambda request: failed.append(request.url))
