@@ -266,7 +266,6 @@ WIDTH, HEIGHT = 1280, 800  # as the static decks' tests (tests/test_publish.py)
 # on a deck that reveal.js scales by 0.98 (1280×800 less its 2 % margin).
 STATIC_TEXT_PX, STATIC_CODE_PX = 19.6, 18.6
 SOLUTION = "# BEGIN SOLUTION"
-LOADING = 2  # slideshows loading at once: their pages wait on the server part of the time
 
 # Every slide of the slideshow in turn: its height against the slide's and the solution markers in view;
 # the smallest text and code shown; how many code cells are collapsed. Text is what a cell shows (rendered
@@ -350,36 +349,32 @@ def live_slideshows(playwright, live_lab) -> dict[str, dict]:
     No kernel starts (the page's request for one fails, ``NO_KERNEL``): the page says so in a dialog,
     which changes nothing on the slides.
 
-    The slideshows open in a Chromium with a profile folder of its own (in the test's temporary folder),
-    as a lecturer's browser has one: after the first slideshows, Chromium takes JupyterLab's scripts
-    compiled from its code cache, which a browser without a profile folder does not keep. On a 2-core
-    machine, the walk of all fifteen took 97 to 110 s of CPU time, browser and server together, against
-    108 to 129 s in a browser without one (five walks each, taking turns, in two rounds).
+    The slideshows open one after another in one tab, as a lecturer goes from one notebook's slideshow to
+    the next, of a Chromium with a profile folder of its own (in the test's temporary folder), as a
+    lecturer's browser has one. Each opens from its URL into a new document; what carries over is what a
+    browser keeps: its caches, and the renderer process with the scripts it has compiled. On a 2-core
+    machine, the walk of all fifteen took 96 s of CPU time, browser and server together, in one tab (two
+    walks), against 116 to 128 s with a new tab for each slideshow, two loading at once (four walks, taking
+    turns), with the same measures on every slide; two tabs, each going on to the next slideshow, took
+    89 to 109 s (six walks).
     """
     context = playwright.chromium.launch_persistent_context(
         live_lab["tmp"] / "chromium-profile", executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
         viewport={"width": WIDTH, "height": HEIGHT})
     context.set_default_timeout(TIMEOUT_MS)
-    context.add_init_script(NO_KERNEL)
+    context.add_init_script(NO_KERNEL)  # run in every document the tab opens
 
     def kernels() -> set[str]:
         answer = context.request.get(f"{live_lab['url']}/api/kernels?token={live_lab['token']}")
         return {kernel["id"] for kernel in answer.json()}
 
     kernels_before = kernels()
-    started, shown, pages = time.monotonic(), {}, {}
-
-    def load(path: pathlib.Path) -> None:
-        pages[path.name] = page = context.new_page()
-        page.goto(f"{live_lab['url']}/rise/{path.name}?token={live_lab['token']}", wait_until="commit")
-
+    started, shown = time.monotonic(), {}
     try:
-        waiting = list(NOTEBOOKS)
-        for path in waiting[:LOADING]:
-            load(path)
-        for i, path in enumerate(waiting):
-            page = pages.pop(path.name)
+        page = context.new_page()
+        for path in NOTEBOOKS:
             try:
+                page.goto(f"{live_lab['url']}/rise/{path.name}?token={live_lab['token']}", wait_until="commit")
                 page.wait_for_selector(".reveal .slides section.present .jp-Cell")
                 # jupyterlab-rise adds the course's rise.css as a <link> once the slideshow is up, and the slides
                 # can show before it loads: measured then, one full `make test` saw notebook 06 at 14 px and overflowing
@@ -391,9 +386,6 @@ def live_slideshows(playwright, live_lab) -> dict[str, dict]:
                 pytest.fail(f"the live slideshow of {path.name} did not show ({err}); screenshot {shot}")
             if "error" in shown[path.name]:
                 pytest.fail(f"{path.name}: {shown[path.name]['error']}")
-            page.close()
-            if i + LOADING < len(waiting):
-                load(waiting[i + LOADING])
         started_kernels = kernels() - kernels_before  # other tests' notebooks may hold kernels of this server
     finally:
         context.close()  # this browser is the fixture's own
