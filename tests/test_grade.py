@@ -77,7 +77,7 @@ def make_class(folder: pathlib.Path, marker: pathlib.Path) -> None:
     write(folder, "cy/01_dot_product.ipynb", cy)
 
     # right, then a loop that never ends: asleep, as the grader stops it by the clock whatever it does (a busy
-    # loop would take a core from the other tests for the whole timeout, some 8 s of CPU for nothing)
+    # loop took a core from the other tests until the timeout: this file's run, 23.6 s of CPU against 11.7)
     dee = student_copy(course("00_welcome"))
     answer(dee, "x_park = ...", 'x_park = x[data.TOKENS.index("park")]')
     answer(dee, "outdoor_words = ...", "import time\nwhile True:\n    time.sleep(0.1)")
