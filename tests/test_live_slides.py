@@ -349,14 +349,14 @@ def live_slideshows(playwright, live_lab) -> dict[str, dict]:
     No kernel starts (the page's request for one fails, ``NO_KERNEL``): the page says so in a dialog,
     which changes nothing on the slides.
 
-    The slideshows open one after another in one tab, as a lecturer goes from one notebook's slideshow to
-    the next, of a Chromium with a profile folder of its own (in the test's temporary folder), as a
-    lecturer's browser has one. Each opens from its URL into a new document; what carries over is what a
-    browser keeps: its caches, and the renderer process with the scripts it has compiled. On a 2-core
-    machine, the walk of all fifteen took 96 s of CPU time, browser and server together, in one tab (two
-    walks), against 116 to 128 s with a new tab for each slideshow, two loading at once (four walks, taking
-    turns), with the same measures on every slide; two tabs, each going on to the next slideshow, took
-    89 to 109 s (six walks).
+    The walk runs in a Chromium of its own with a profile folder (in the test's temporary folder), as a
+    lecturer's browser has one, and opens the slideshows one after another in one tab, as a lecturer goes
+    from one notebook's slideshow to the next. Each opens from its URL into a new document; what carries
+    over is what a browser keeps: its caches, and the tab's renderer process with the scripts it has
+    compiled. On a 2-core machine, the walk of all fifteen took 96 s of CPU time, browser and server
+    together, in one tab (two walks), against 116 to 128 s with a new tab for each slideshow, two loading
+    at once (four walks, taking turns), with the same measures on every slide; two tabs, each going on to
+    the next slideshow, took 89 to 109 s (six walks).
     """
     context = playwright.chromium.launch_persistent_context(
         live_lab["tmp"] / "chromium-profile", executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
