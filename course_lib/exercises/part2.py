@@ -241,7 +241,8 @@ def check_split_heads(func: Callable[..., Any]) -> None:
         forbid=Forbidden("for the split written with reshape and transpose", library=["split_heads"]),
         mistakes=[
             Mistake("a plain reshape to (n_heads, T, d_head): it cuts the sequence of numbers row after row, so a "
-                    "head gets whole tokens instead of a slice of every token's features",
+                    "head gets a run of consecutive tokens' features (whole tokens where n_heads divides T) instead "
+                    "of a slice of every token's features",
                     lambda x, n_heads: xp.reshape(x, (n_heads, x.shape[0], x.shape[1] // n_heads))),
             Mistake("features dealt out like cards (reshape to (T, d_head, n_heads)): head h must get the "
                     "neighbouring features h·d_head … (h+1)·d_head - 1", heads_last),
