@@ -21,7 +21,8 @@ $(BIN)/python:
 # `make grade`'s kernels see .venv read-only in their sandbox, so without the compiled files every kernel
 # compiles IPython, NumPy and the rest again as it starts.
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
-# uv (astral.sh/uv), put into .venv by pip, installs the course and its extras: the same packages as pip
+# uv (astral.sh/uv), put into .venv by pip, installs the course and its test and gpu extras (pip installs
+# the bench extra, PyTorch from its own index, below): the same packages as pip
 # picks, in about 11 s where pip takes 52 s for the test extra (2 cores, a fresh clone; most of `make
 # test`'s time before its first test). uv reads no pip.conf: where it cannot reach the package index
 # that pip can (a mirror set in pip.conf), pip installs instead. INSTALLER=pip: pip alone.
