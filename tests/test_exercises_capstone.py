@@ -112,6 +112,14 @@ def not_divided(grad_y, x, gamma):
     return grad_x * sigma, grad_gamma, grad_beta
 
 
+def no_eps(grad_y, x, gamma):
+    """The right formula with σ = √var, the forward pass's 1e-5 left out."""
+    x_hat = (x - x.mean(-1, keepdims=True)) / x.std(-1, keepdims=True)
+    g, rows = grad_y * gamma, tuple(range(x.ndim - 1))
+    grad_x = (g - g.mean(-1, keepdims=True) - x_hat * (g * x_hat).mean(-1, keepdims=True)) / x.std(-1, keepdims=True)
+    return grad_x, (grad_y * x_hat).sum(rows), grad_y.sum(rows)
+
+
 def gamma_along_rows(grad_y, x, gamma):
     x_hat, _, _, _ = _parts(grad_y, x, gamma)
     grad_x, _, grad_beta = ln_backward(grad_y, x, gamma)
@@ -137,6 +145,7 @@ def means(grad_y, x, gamma):
     (gamma_along_rows, "grad_gamma summed along each row"),
     (gamma_without_x_hat, "grad_gamma without x̂"),
     (means, "means where grad_gamma and grad_beta need sums"),
+    (no_eps, "σ without its eps"),
 ])
 def test_layer_norm_backward_names_mistakes(capsys, mistake, says):
     out = run(capsys, exercises.check_layer_norm_backward, mistake)
@@ -201,6 +210,29 @@ def block(x, gamma, beta, w_q, w_k, w_v, w_o, *, pre=True, norm=True, residual=T
 ], ids=["no-residual", "post-norm", "no-norm", "not-causal", "no-scale", "mean"])
 def test_causal_block_names_mistakes(capsys, options, says):
     assert_wrong(run(capsys, exercises.check_causal_block, lambda *a: block(*a, **options)), "this looks like ", says)
+
+
+def test_causal_block_returning_the_weights_too_is_told_so(capsys):
+    def with_weights(x, gamma, beta, w_q, w_k, w_v, w_o):
+        h = layers.layer_norm(x, gamma, beta)[:, None]
+        out, weights = scaled_dot_product_attention(h @ w_q, h @ w_k, h @ w_v, causal=True)
+        return x + (out @ w_o).sum(1), weights
+
+    assert_wrong(run(capsys, exercises.check_causal_block, with_weights), "got a tuple of 2 things (a NumPy array of shape")
+
+
+def test_causal_block_with_another_eps_shows_where_the_numbers_part(capsys):
+    """A layer norm of the learner's own with eps = 1e-6: rows that agree to four decimals are printed with
+    the digits where they part, not as two identical rows."""
+    def own_norm(x, gamma, beta, w_q, w_k, w_v, w_o):
+        h = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-6) * gamma + beta
+        out, _ = scaled_dot_product_attention(h[:, None] @ w_q, h[:, None] @ w_k, h[:, None] @ w_v, causal=True)
+        return x + (out @ w_o).sum(1)
+
+    out = run(capsys, exercises.check_causal_block, own_norm)
+    assert_wrong(out, "(close: the numbers part only in the last digits shown", "such as an eps")
+    expected, got = (line.split(maxsplit=1)[1] for line in out.splitlines()[1:3])
+    assert expected != got, out
 
 
 def test_causal_block_d_model_for_d_k_is_named(capsys):
@@ -278,14 +310,14 @@ def test_induction_circuit_names_each_wrong_pick(capsys):
     assert_wrong(verdict(capsys), "swapped")
     exercises.check_induction_circuit((1, 0), (1, 0), ONE_HEAD)
     out = verdict(capsys)
-    assert_wrong(out, "only 0.1 of its weight on the previous token", "that is an induction head")
+    assert_wrong(out, "only 0.05 of its weight on the previous token", "that is an induction head")
     assert "0.6" not in out  # the answer is not given away
     exercises.check_induction_circuit((0, 0), (0, 0), ONE_HEAD)
-    assert_wrong(verdict(capsys), "only 0.1 of its weight on the induction target", "previous-token head")
+    assert_wrong(verdict(capsys), "only 0.10 of its weight on the induction target", "previous-token head")
     exercises.check_induction_circuit((0, 0), (1, 0), SCORES)  # two heads a layer: (0, 1) and (1, 1) are right
     out = verdict(capsys)
-    assert_wrong(out, "only 0.1 of its weight on the previous token", "another head puts more",
-                 "only 0.1 of its weight on the induction target")
+    assert_wrong(out, "only 0.10 of its weight on the previous token", "another head puts more",
+                 "only 0.12 of its weight on the induction target")
     assert "0.9" not in out and "0.8" not in out
     exercises.check_induction_circuit((0, 0), (2, 0), ONE_HEAD)
     assert_wrong(verdict(capsys), "not a head of this model")

@@ -305,6 +305,9 @@ def naive(x):
     (lambda x: np.exp(x - x.max(axis=0)) / np.exp(x - x.max(axis=0)).sum(axis=0), "along the first axis"),
     (lambda x: np.exp(x - x.max(axis=-1, keepdims=True)) / np.exp(x - x.max(axis=-1, keepdims=True)).sum(),
      "the sum of the whole array"),
+    # right on every row whose scores lie within about 700 of their mean; the check's last input does not
+    (lambda x: np.exp(x - x.mean(axis=-1, keepdims=True)) / np.exp(x - x.mean(axis=-1, keepdims=True)).sum(
+        axis=-1, keepdims=True), "the mean subtracted where the maximum belongs"),
 ])
 def test_stable_softmax_names_mistakes(capsys, mistake, says):
     assert_wrong(run(capsys, exercises.check_stable_softmax, mistake), "this looks like ", says)
@@ -555,6 +558,17 @@ def test_temperature_after_the_exponential_is_explained(capsys):
 @pytest.mark.parametrize("shortcut", [lambda w, v: np.linalg.multi_dot([w, v]), lambda w, v: w.__matmul__(v)])
 def test_weighted_sum_refuses_other_spellings_of_a_matrix_product(capsys, shortcut):
     assert_wrong(run(capsys, exercises.check_weighted_sum, shortcut), "without a matrix product")
+
+
+@pytest.mark.skipif(not hasattr(np, "vecmat"), reason="np.vecdot came with NumPy 2.0 and np.vecmat with 2.2")
+@pytest.mark.parametrize("check, shortcut, says", [
+    (exercises.check_dot_product, lambda a, b: np.vecdot(a, b), "elementwise product"),
+    (exercises.check_dot_product, lambda a, b: np.linalg.vecdot(a, b), "elementwise product"),
+    (exercises.check_weighted_sum, lambda w, v: np.vecdot(w[:, None, :], v.T[None, :, :]), "without a matrix product"),
+    (exercises.check_weighted_sum, lambda w, v: np.vecmat(w, v), "without a matrix product"),
+])
+def test_numpy_2s_vector_products_are_refused_too(capsys, check, shortcut, says):
+    assert_wrong(run(capsys, check, shortcut), says)
 
 
 def test_attention_names_one_maximum_for_the_whole_matrix(capsys):

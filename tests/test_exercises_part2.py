@@ -47,6 +47,7 @@ def test_causal_self_attention_refuses_causal_true(capsys):
 @pytest.mark.parametrize("mistake, says", [
     (lambda x, *w: causal(x, *w, mask=np.ones((x.shape[0],) * 2, dtype=bool)), "attention without a mask"),
     (lambda x, *w: causal(x, *w, mask=causal_mask(x.shape[0]).T), "the mask flipped"),
+    (lambda x, *w: causal(x, *w, mask=~causal_mask(x.shape[0])), "the mask inverted"),  # PyTorch's masked_fill habit
     (lambda x, *w: causal(x, *w, after=True), "the mask applied to the weights after the softmax"),
     (lambda x, *w: causal(x, *w, scale=1.0), "without the 1/√d_k scaling"),
     (lambda x, w_q, w_k, w_v: causal(x, w_q, w_q, w_v), "not all taken from x with their own matrix"),
@@ -169,6 +170,8 @@ def test_multi_head_attention(capsys):
 
 @pytest.mark.parametrize("mistake, says", [
     (lambda x, *w: mha(x, *w, scale=1 / np.sqrt(x.shape[-1])), "scaling by 1/√d_model"),
+    # on the first input (d_model = 4, two heads) 1/d_head is 1/√d_model: the later inputs tell the two apart
+    (lambda x, *w: mha(x, *w, scale=w[-1] / x.shape[-1]), "scaling by 1/d_head"),
     (lambda x, *w: mha(x, *w, merge=None), "heads merged by a plain reshape"),
     (lambda x, *w: mha(x, *w, project=False), "without the output projection W_o"),
     (lambda x, *w: mha(x, *w)[::-1], "the right arrays in the wrong order: return (out, weights)"),

@@ -68,6 +68,8 @@ def test_a_right_answer_in_float32_is_right(capsys):
     (lambda p, g: g - np.sum(p * g, axis=-1, keepdims=True), "without the factor p_i in front"),
     (lambda p, g: p * g, "p ⊙ g alone"),
     (lambda p, g: p * (g - np.sum(p * g, axis=0, keepdims=True)), "taken down the columns"),
+    # right on a vector and a matrix, wrong on the batch (axis 1 of (B, T, T) is its columns): named as such
+    (lambda p, g: p * (g - np.sum(p * g, axis=1 if p.ndim > 1 else 0, keepdims=True)), "down the columns (axis -2"),
     (lambda p, g: p * (g - np.sum(p * g, axis=-1)), "lined up with the wrong axis"),
     (lambda p, g: p * (g - g.sum(-1, keepdims=True)), "Σ_j p̄_j without the weights"),
     (lambda p, g: p * (g - (p * g).sum()), "one sum over the whole array"),
@@ -246,7 +248,7 @@ def test_attention_cost_right_in_every_natural_form(capsys, mib, gflop):
 
 
 @pytest.mark.parametrize("mib, says", [
-    (256, "one head's scores"), (4096, "or the scores and the weights together"), (512, "one byte per score"),
+    (256, "one head's scores"), (4096, "or the scores and the weights together"), (512, "one byte per score"), (512, "one head's scores counted twice"),
     (2, "in GiB"), (2.147483648, "in GB"),
     (2147.483648, "MB (10**6 bytes)"), (2048 * 2**20, "in bytes"), (16, "the size of q"),
     (1000, "the scores of one head are a T × T array"),

@@ -44,14 +44,15 @@ def check_layer_norm_backward(func: Callable[..., Any]) -> None:
                             "gradients written out from the formula")
         return
 
-    def parts(grad_y: Any, x: Any, gamma: Any) -> tuple[Any, Any, Any, Any]:
+    def parts(grad_y: Any, x: Any, gamma: Any, eps: float = 1e-5) -> tuple[Any, Any, Any, Any]:
         centred = x - xp.mean(x, axis=-1, keepdims=True)
-        inv_std = 1 / xp.sqrt(xp.mean(centred**2, axis=-1, keepdims=True) + 1e-5)
+        inv_std = 1 / xp.sqrt(xp.mean(centred**2, axis=-1, keepdims=True) + eps)
         return centred * inv_std, inv_std, grad_y * gamma, tuple(range(x.ndim - 1))
 
     def variant(grad_y: Any, x: Any, gamma: Any, *, mean_g: bool = True, projection: bool = True,
-                use_gamma: bool = True, divide: bool = True, gamma_axis: bool = False) -> tuple[Any, Any, Any]:
-        x_hat, inv_std, g, rows = parts(grad_y, x, gamma)
+                use_gamma: bool = True, divide: bool = True, gamma_axis: bool = False,
+                eps: float = 1e-5) -> tuple[Any, Any, Any]:
+        x_hat, inv_std, g, rows = parts(grad_y, x, gamma, eps)
         g = g if use_gamma else grad_y
         grad_x = g - (xp.mean(g, axis=-1, keepdims=True) if mean_g else 0.0)
         grad_x = grad_x - (x_hat * xp.mean(g * x_hat, axis=-1, keepdims=True) if projection else 0.0)
@@ -83,6 +84,8 @@ def check_layer_norm_backward(func: Callable[..., Any]) -> None:
             Mistake("grad_x without the gain: the gradient at x̂ is γ ⊙ ∂L/∂y, since y = γ ⊙ x̂ + β",
                     lambda *a: variant(*a, use_gamma=False)),
             Mistake("grad_x not divided by σ = √(var + eps): x̂ = (x − mean)/σ", lambda *a: variant(*a, divide=False)),
+            Mistake("σ without its eps: the forward pass divides by √(var + 1e-5), and the gradient uses the same σ",
+                    lambda *a: variant(*a, eps=0.0)),
             Mistake("grad_gamma summed along each row (the last axis): γ has one entry per feature, so its gradient "
                     "sums over the rows (every axis but the last)", lambda *a: variant(*a, gamma_axis=True)),
             Mistake("grad_gamma without x̂: y = γ ⊙ x̂ + β, so ∂y/∂γ is x̂, not 1", gamma_without_x_hat),
@@ -240,11 +243,11 @@ def check_induction_circuit(previous_token_head: Any, induction_head: Any, score
     if picks["previous_token_head"] not in right["previous_token_head"]:
         also = (": that is an induction head" if picks["previous_token_head"] in right["induction_head"]
                 else "; another head puts more")
-        wrong.append(("previous_token_head", f"layer {p_layer}, head {p_head} puts only {previous[p_layer, p_head]:.1f} "
-                                             f"of its weight on the previous token{also}"))
+        wrong.append(("previous_token_head", f"layer {p_layer}, head {p_head} puts only "
+                                             f"{previous[p_layer, p_head]:.2f} of its weight on the previous token{also}"))
     if picks["induction_head"] not in right["induction_head"]:
         also = (": that is a previous-token head, the induction head's helper"
                 if picks["induction_head"] in right["previous_token_head"] else "; another head puts more")
-        wrong.append(("induction_head", f"layer {i_layer}, head {i_head} puts only {induction[i_layer, i_head]:.1f} "
-                                        f"of its weight on the induction target{also}"))
+        wrong.append(("induction_head", f"layer {i_layer}, head {i_head} puts only "
+                                        f"{induction[i_layer, i_head]:.2f} of its weight on the induction target{also}"))
     report(WRONG, ", ".join(name for name, _ in wrong), "; ".join(detail for _, detail in wrong), hint)

@@ -122,12 +122,12 @@ def _dot_cases() -> list[tuple]:
 
 def check_dot_product(func: Callable[..., Any]) -> None:
     """01: func(a, b) -> the dot product along the last axis: (..., d), (..., d) -> (...).
-    Refused: course_lib's dot_product, and NumPy's dot, vdot, inner, einsum, tensordot."""
+    Refused: course_lib's dot_product, and NumPy's dot, vdot, vecdot, inner, einsum, tensordot."""
     xp = backend.xp
     check_function(
         func, attention.dot_product, _dot_cases(), name="my_dot_product()",
         forbid=Forbidden("for the dot product built from an elementwise product and a sum",
-                         library=["dot_product"], names=["dot", "vdot", "inner", "einsum", "tensordot"]),
+                         library=["dot_product"], names=["dot", "vdot", "vecdot", "inner", "einsum", "tensordot"]),
         mistakes=[
             Mistake("one sum over every entry: a stack of vectors needs one dot product per vector",
                     lambda a, b: xp.sum(a * b)),
@@ -439,7 +439,8 @@ def check_softmax_jacobian(func: Callable[..., Any]) -> None:
 
 
 def _softmax_cases() -> list[tuple]:
-    """Inputs for the softmax checks: small rows, huge rows (overflow), mixed rows, a vector, a batch."""
+    """Inputs for the softmax checks: small rows, huge rows (overflow), mixed rows, a vector, a batch, and last
+    rows whose scores lie far apart (0 and 1500), where x − mean still overflows and only x − max is safe."""
     rng = numpy.random.default_rng(5)
     return [
         (backend.asarray([[1.0, 2.0], [3.0, 3.0], [0.0, -1.0]]),),
@@ -447,6 +448,7 @@ def _softmax_cases() -> list[tuple]:
         (backend.asarray(rng.normal(scale=3.0, size=(4, 6))),),
         (backend.asarray([-2.0, 0.5, 710.0, 3.0]),),
         (backend.asarray(rng.normal(scale=2.0, size=(2, 3, 5))),),
+        (backend.asarray([[0.0, 1500.0], [-1500.0, 0.0]]),),
     ]
 
 
@@ -455,6 +457,9 @@ def _softmax_mistakes() -> list[Mistake]:
     return [
         Mistake("a softmax without subtracting the maximum: exp overflows to inf on scores near 1000, and "
                 "inf / inf is nan", lambda x: _normalise(xp.exp(x))),
+        Mistake("the mean subtracted where the maximum belongs: scores far apart (0 and 1500) still leave one at "
+                "+750, and exp overflows; only x − max puts every exponent at or below 0",
+                lambda x: _normalise(xp.exp(x - xp.mean(x, axis=-1, keepdims=True)))),
         Mistake("one maximum for the whole array: a row far below it underflows to 0 / 0; subtract each row's "
                 "own maximum", lambda x: _normalise(xp.exp(x - xp.max(x)))),
         Mistake("a softmax along the first axis: each ROW must sum to 1",
@@ -512,7 +517,8 @@ def check_weighted_sum(func: Callable[..., Any]) -> None:
         func, attention.weighted_sum, cases, name="my_weighted_sum()",
         forbid=Forbidden("for the weighted sum written as a sum over the value rows, without a matrix product",
                          library=["weighted_sum", "scaled_dot_product_attention"], operators=["@"],
-                         names=["matmul", "dot", "einsum", "tensordot", "inner", "vdot", "multi_dot",
+                         names=["matmul", "dot", "einsum", "tensordot", "inner", "vdot", "vecdot", "vecmat",
+                                "matvec", "multi_dot",
                                 "__matmul__", "__rmatmul__"]),
         mistakes=[Mistake("column i of the weights used for query i; a query's weights are its ROW",
                           lambda weights, v: _swap(weights) @ v)],

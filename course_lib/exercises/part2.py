@@ -65,6 +65,10 @@ def check_causal_self_attention(func: Callable[..., Any]) -> None:
             Mistake("the mask flipped (its transpose): query i sees keys i..T-1, the future, instead of 0..i",
                     lambda x, w_q, w_k, w_v: sdpa(x @ w_q, x @ w_k, x @ w_v,
                                                   mask=xp.swapaxes(attention.causal_mask(x.shape[0]), -1, -2))),
+            Mistake("the mask inverted: in course_lib True means 'may attend' (PyTorch's masked_fill takes True as "
+                    "'hide'), so query i sees only the keys after it",
+                    lambda x, w_q, w_k, w_v: sdpa(x @ w_q, x @ w_k, x @ w_v,
+                                                  mask=xp.logical_not(attention.causal_mask(x.shape[0])))),
             Mistake("the mask applied to the weights after the softmax: the rows no longer sum to 1; "
                     "mask the scores, before it", masked_after),
             Mistake("a 0/1 floating mask: softmax ADDS a floating mask to the scores (1 to the allowed ones), so it "
@@ -272,6 +276,10 @@ def check_multi_head_attention(func: Callable[..., Any]) -> None:
         out, weights = heads(x, w_q, w_k, w_v, n_heads, scale=1.0 / x.shape[-1] ** 0.5)
         return merge(out) @ w_o, weights
 
+    def no_root(x: Any, w_q: Any, w_k: Any, w_v: Any, w_o: Any, n_heads: int) -> tuple[Any, Any]:
+        out, weights = heads(x, w_q, w_k, w_v, n_heads, scale=n_heads / x.shape[-1])
+        return merge(out) @ w_o, weights
+
     def plain_merge(x: Any, w_q: Any, w_k: Any, w_v: Any, w_o: Any, n_heads: int) -> tuple[Any, Any]:
         out, weights = heads(x, w_q, w_k, w_v, n_heads)
         return xp.reshape(out, (x.shape[0], x.shape[1])) @ w_o, weights
@@ -287,6 +295,8 @@ def check_multi_head_attention(func: Callable[..., Any]) -> None:
         mistakes=[
             Mistake("scaling by 1/√d_model: each head compares vectors of length d_head, so its scale is 1/√d_head",
                     wide_scale),
+            Mistake("scaling by 1/d_head: the scale is 1/√d_head, one over the square root of each head's width",
+                    no_root),
             Mistake("heads merged by a plain reshape of (n_heads, T, d_head): that mixes up tokens; the head axis "
                     "must move back next to the features first", plain_merge),
             Mistake("the merged heads without the output projection W_o", no_w_o),

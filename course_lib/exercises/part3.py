@@ -55,7 +55,8 @@ def check_softmax_backward(func: Callable[..., Any]) -> None:
                     lambda p, g: g - expected_pg(p, g)),
             Mistake("p ⊙ g alone: the softmax is not applied entry by entry, each weight depends on every score",
                     lambda p, g: p * g),
-            Mistake("the sum Σ p g taken down the columns (axis 0) instead of along each row (the last axis)",
+            Mistake("the sum Σ p g taken down the columns (axis -2; axis 0 of a matrix) instead of along each row "
+                    "(the last axis, axis=-1)",
                     lambda p, g: p * (g - swapped(xp.sum(swapped(p * g), axis=-1, keepdims=True)))),
             Mistake("the row sums Σ p g lined up with the wrong axis: keep the summed axis (keepdims=True) so each row "
                     "subtracts its own sum", lambda p, g: p * (g - xp.sum(p * g, axis=-1)[..., None, :])),
@@ -131,7 +132,9 @@ def check_attention_cost(scores_mib: Any, gflop: Any) -> None:
                           "question asks for the scores alone, in float32",
         expected_mib / 1024: "that is in GiB (2**30 bytes); the question asks for MiB (2**20 bytes)",
         expected_mib * 2**20 / 1e9: "that is in GB (10**9 bytes); the question asks for MiB (2**20 bytes)",
-        expected_mib / 4: "that counts one byte per score; a float32 number takes 4 bytes",
+        expected_mib / 4: "a quarter of the answer: one byte per score (a float32 number takes 4), or one head's "
+                          "scores counted twice (in float64, or with its weights); the question asks for all 8 "
+                          "heads' scores, in float32",
         expected_mib * 2**20 / 1e6: "that is in MB (10**6 bytes); a MiB is 2**20 = 1 048 576 bytes",
         expected_mib * 2**20: "that is in bytes; a MiB is 2**20 bytes",
         heads * t * d * 4 / 2**20: "that is the size of q (T × d per head), not of the scores (T × T per head)",

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import dis
 import functools
+import io
 import itertools
 import numbers
 import sys
@@ -125,7 +126,10 @@ def as_numpy(x: Any) -> tuple[numpy.ndarray | None, str]:
             got = _host_array(x)
         else:
             got = numpy.asarray(_host_elements(x))
-    except ValueError:  # ragged, e.g. [[1.0, 0.0], [1.0]]
+    except ValueError:  # ragged, e.g. [[1.0, 0.0], [1.0]], or several arrays returned where one belongs
+        if isinstance(x, (tuple, list)) and any(is_array(part) for part in x):
+            parts = ", ".join(_kind(part) for part in x[:3]) + (", …" if len(x) > 3 else "")
+            return None, f"got {_kind(x)} of {len(x)} things ({parts}), not one array"
         return None, f"got {_kind(x)} whose rows have different lengths"
     except Exception as err:  # noqa: BLE001 - anything unreadable gets a verdict
         return None, f"got {_kind(x)} that cannot be read as an array ({type(err).__name__})"
@@ -209,14 +213,38 @@ def difference(got: Any, expected: Any, rtol: float, atol: float) -> str | None:
     broken = ~numpy.isfinite(got_f) & numpy.isfinite(want_f)  # (...): nan or inf where numbers belong
     note = _broken_note(got_f[broken])
     if got_np.ndim == 0:
-        return f"expected {want_f:.6g}, got {got_f:.6g}{note}"
+        digits = _digits_apart(want_f, got_f, 6, lambda x, d: f"{x:.{d}g}")
+        return f"expected {want_f:.{digits}g}, got {got_f:.{digits}g}{note}{_near_note(digits, 6)}"
     bad = tuple(int(i) for i in numpy.argwhere(broken if broken.any() else ~close)[0])  # show a nan first
     if got_np.ndim == 1:
-        return f"first difference at index {bad[0]}: expected {want_f[bad]:.6g}, got {got_f[bad]:.6g}{note}"
+        digits = _digits_apart(want_f[bad], got_f[bad], 6, lambda x, d: f"{x:.{d}g}")
+        return (f"first difference at index {bad[0]}: expected {want_f[bad]:.{digits}g}, got {got_f[bad]:.{digits}g}"
+                f"{note}{_near_note(digits, 6)}")
     row = bad[:-1]
-    with numpy.printoptions(precision=4, suppress=True):
-        return (f"first differing row is {list(row) if len(row) > 1 else row[0]}{note}:\n"
-                f"   expected {want_f[row]}\n   got      {got_f[row]}")
+    digits = _digits_apart(want_f[row], got_f[row], 4, _row_text)
+    return (f"first differing row is {list(row) if len(row) > 1 else row[0]}{note}{_near_note(digits, 4)}:\n"
+            f"   expected {_row_text(want_f[row], digits)}\n   got      {_row_text(got_f[row], digits)}")
+
+
+def _row_text(row: numpy.ndarray, digits: int) -> str:
+    with numpy.printoptions(precision=digits, suppress=True):
+        return str(row)
+
+
+def _digits_apart(want: Any, got: Any, digits: int, text: Callable[[Any, int], str]) -> int:
+    """The fewest digits, from ``digits`` up to 12, at which ``want`` and ``got`` print differently: a row that
+    differs in its 7th digit is not shown as two identical rows."""
+    while digits < 12 and text(want, digits) == text(got, digits):
+        digits += 1
+    return digits
+
+
+def _near_note(digits: int, usual: int) -> str:
+    """Where the numbers agree in every digit usually shown, what such a near miss usually is."""
+    if digits <= usual:
+        return ""
+    return (" (close: the numbers part only in the last digits shown, yet by more than rounding; a slightly"
+            " different constant, such as an eps, or a step computed in float32, ends this close)")
 
 
 def _broken_note(broken: numpy.ndarray) -> str:
@@ -430,7 +458,7 @@ def check_function(func: Any, reference: Callable[..., Any], cases: Sequence[tup
         rtol, atol = _loosened_for_float32(got, rtol, atol)
         detail = _compare(got, expected, returns, rtol, atol)
         if detail is not None:
-            known = next((m.says for m in mistakes if m.matches(args, got, rtol, atol)), None)
+            known = _named_mistake(func, mistakes, cases, number - 1, got, rtol, atol)
             if known is None and _reordered(got, expected, rtol, atol):
                 labels = list(returns) or [f"result {i}" for i in range(len(expected))]
                 known = f"the right arrays in the wrong order: return ({', '.join(labels)})"
@@ -440,6 +468,30 @@ def check_function(func: Any, reference: Callable[..., Any], cases: Sequence[tup
                 report(WRONG, name, f"{where}: {detail}", hint)
             return
     report(CORRECT, name, f"it agrees with course_lib on all {len(cases)} test inputs")
+
+
+def _named_mistake(func: Callable[..., Any], mistakes: Sequence[Mistake], cases: Sequence[tuple], index: int,
+                   got: Any, rtol: float, atol: float) -> str | None:
+    """What the first mistake that ``got`` (the learner's result on ``cases[index]``) matches says, or None.
+
+    Where several match on that input (1/d_head and 1/√d_model are one number when d_model = 4 and
+    d_head = 2), the learner's function runs on the later inputs too, and the first mistake that also
+    matches wherever its result is wrong there is named: the one the learner made."""
+    matching = [m for m in mistakes if m.matches(cases[index], got, rtol, atol)]
+    for args in cases[index + 1:]:
+        if len(matching) < 2:
+            break
+        try:  # quietly: what the learner's function prints was shown once, on the input that decided
+            with numpy.errstate(all="ignore"), contextlib.redirect_stdout(io.StringIO()), \
+                    contextlib.redirect_stderr(io.StringIO()):
+                later = func(*copies(args))
+        except Exception:  # noqa: BLE001 - the verdict is already decided; this input only tells mistakes apart
+            break
+        if isinstance(later, list):
+            later = tuple(later)
+        narrowed = [m for m in matching if m.matches(args, later, rtol, atol)]
+        matching = narrowed or matching
+    return matching[0].says if matching else None
 
 
 def _loosened_for_float32(got: Any, rtol: float, atol: float) -> tuple[float, float]:
