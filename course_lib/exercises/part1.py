@@ -69,8 +69,13 @@ def check_park_row(x_park: Any) -> None:
     if got is not None and got.shape == x_np[i].shape and not numpy.allclose(got, x_np[i]):
         rows = [j for j in range(len(x_np)) if numpy.allclose(got, x_np[j])]
         tokens = list(dict.fromkeys(data.TOKENS[j] for j in rows))  # tokens with this embedding, in order
-        what = (f"that is row {rows[0]} of x, the embedding of {' / '.join(map(repr, tokens))}" if rows
-                else "that is not a row of x")
+        if len(rows) == 1:
+            what = f"that is row {rows[0]} of x, the embedding of {tokens[0]!r}"
+        elif rows:  # equal rows: which one was taken cannot be told, so all are named
+            what = (f"that is the embedding of {' / '.join(map(repr, tokens))} (rows "
+                    f"{', '.join(map(str, rows[:-1]))} and {rows[-1]} of x hold the same numbers)")
+        else:
+            what = "that is not a row of x"
         report(WRONG, "x_park", f"{what}; the exercise asks for the row of 'park'", hint)
         return
     check_array(x_park, x[i], name="x_park", hint=hint)
