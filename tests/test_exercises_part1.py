@@ -547,6 +547,14 @@ def test_softmax_jacobian_names_the_diagonal_only(capsys):
                  "only the diagonal entries p_i(1 - p_i)")
 
 
+def test_temperature_without_the_maximum_is_named(capsys):
+    def unsafe(x, t):
+        e = np.exp(x / t)
+        return e / e.sum(axis=-1, keepdims=True)
+
+    assert_wrong(run(capsys, exercises.check_softmax_temperature, unsafe), "without subtracting the maximum")
+
+
 def test_temperature_after_the_exponential_is_explained(capsys):
     def after_exp(x, t):
         e = np.exp(x - x.max(axis=-1, keepdims=True)) / t

@@ -487,7 +487,9 @@ def check_stable_softmax(func: Callable[..., Any]) -> None:
 def check_softmax_temperature(func: Callable[..., Any]) -> None:
     """05: func(x, temperature) -> softmax(x / temperature) along the last axis."""
     cases = [(x, t) for (x,), t in zip(_softmax_cases()[:3], (0.5, 4.0, 1.0))]
+    cases.append((_softmax_cases()[1][0], 0.5))  # scores near 1000 at 0.5: 2000 overflows exp unless made safe
     softmax = attention.softmax
+    xp = backend.xp
 
     def reference(x: Any, temperature: float) -> Any:
         return softmax(x / temperature)
@@ -495,6 +497,9 @@ def check_softmax_temperature(func: Callable[..., Any]) -> None:
     check_function(
         func, reference, cases, name="softmax_with_temperature()",
         mistakes=[
+            Mistake("a softmax without subtracting the maximum: at temperature 0.5, scores near 1000 become 2000 "
+                    "and exp overflows; course_lib's softmax (or your stable_softmax) is safe",
+                    lambda x, t: _normalise(xp.exp(x / t))),
             Mistake("a multiplication by the temperature: a high temperature must flatten the weights",
                     lambda x, t: softmax(x * t)),
             Mistake("the temperature applied after the softmax; it changes the scores, before",
