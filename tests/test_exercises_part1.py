@@ -507,6 +507,13 @@ def test_top_book(capsys):
 # ---------------------------------------------------------------- answers a learner tried (a read-through)
 
 
+def test_scores_shape_given_the_scores_themselves_is_told_without_the_answer(capsys):
+    scores = np.zeros((2, 5, 16)) @ np.zeros((2, 16, 7))
+    out = run(capsys, exercises.check_scores_shape, scores)
+    assert_wrong(out, "got an array with 3 axes, not its shape")
+    assert "7" not in out and len(out) < 1000
+
+
 def test_park_row_names_the_token_taken_without_the_answer(capsys):
     x = data.sentence_embeddings()
     out = run(capsys, exercises.check_park_row, x[7])

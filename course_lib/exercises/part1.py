@@ -282,7 +282,12 @@ def check_scores_shape(scores_shape: Any) -> None:
     hint = ("(..., T_q, d_k) @ (..., d_k, T_k) -> (..., T_q, T_k): the batch size stays in front, "
             "then one row per query and one column per key; d_k is summed over and disappears")
     if shape is None:
-        detail = f"expected a tuple of whole numbers such as (3, 4), got {scores_shape!r}"
+        shown = repr(scores_shape)
+        if hasattr(scores_shape, "shape") and hasattr(scores_shape, "dtype"):  # an array, such as the scores themselves
+            shown = f"an array with {len(scores_shape.shape)} axes, not its shape"
+        elif len(shown) > 80:
+            shown = f"{shown[:60]} …"
+        detail = f"expected a tuple of whole numbers such as (3, 4), got {shown}"
     elif len(shape) != len(expected):
         detail = (f"got {shape!r}, which has {len(shape)} axes; q and k have "
                   f"{len(expected)} axes each, and so does their product")
