@@ -76,6 +76,10 @@ def make_class(folder: pathlib.Path, marker: pathlib.Path) -> None:
     answer(cy, body("cosine_similarity"), fake)
     write(folder, "cy/01_dot_product.ipynb", cy)
 
+    gus = student("01_dot_product")  # a parenthesis left open: the function is never defined
+    answer(gus, body("my_dot_product"), "return xp.sum(a * b, axis=-1")
+    write(folder, "gus/01_dot_product.ipynb", gus)
+
     # right, then a loop that never ends: asleep, as the grader stops it by the clock whatever it does (a busy
     # loop took a core from the other tests until the timeout: this file's run, 23.6 s of CPU against 11.7)
     dee = student_copy(course("00_welcome"))
@@ -135,10 +139,22 @@ def test_one_right_one_wrong_and_a_fake_verdict_cannot_hide_the_check(graded):
     assert cy[PARK] == cy[OUTDOOR] == ""
 
 
+def test_a_check_with_no_verdict_names_the_error_in_the_cell_before_it(graded):
+    """A syntax error in the function's cell leaves the check a NameError; the note points at the first cause."""
+    gus = graded["rows"]["gus/01_dot_product.ipynb"]
+    assert (gus["status"], gus[DOT]) == ("graded", grade.NO_VERDICT)
+    assert re.search(r"check_dot_product: no verdict \(.*NameError.*; cell \d+ \(code cell \d+\) raised SyntaxError "
+                     r"before it\)", gus["problems"]), gus["problems"]
+    assert "gus" in graded["students"] and "with no verdict" in graded["students"]["gus"]["notes"]
+    feedback = (graded["out"].parent / "feedback" / "gus.md").read_text()
+    assert re.search(r"### check_dot_product no verdict\n\n    no verdict \(.*raised SyntaxError before it\)", feedback)
+
+
 def test_notebook_past_the_timeout_keeps_what_ran_and_the_class_goes_on(graded):
     dee = graded["rows"]["dee/00_welcome.ipynb"]
     assert (dee["status"], dee[PARK], dee[OUTDOOR]) == ("timed out", PASS, DID_NOT_RUN)
-    assert re.search(rf"timed out after {TIMEOUT} s in cell \d+; 1 check\(s\) did not run", dee["problems"])
+    assert re.search(rf"timed out after {TIMEOUT} s in cell \d+ \(code cell \d+\); 1 check\(s\) did not run",
+                     dee["problems"])
     assert graded["rows"]["ada/00_welcome.ipynb"]["status"] == "graded"
 
 
@@ -163,7 +179,8 @@ def test_output_cannot_break_the_table(graded):
     assert header[4:-2] == [PARK, OUTDOOR, DOT, COSINE]
     assert sorted(row[1] for row in table[1:]) == sorted([
         "ada/00_welcome.ipynb", "bo/00_welcome.ipynb", "broken.ipynb", "cy/01_dot_product.ipynb",
-        "dee/00_welcome.ipynb", EVE, "fay/notes.ipynb"]), "one row per file; hidden checkpoints skipped"
+        "dee/00_welcome.ipynb", EVE, "fay/notes.ipynb", "gus/01_dot_product.ipynb"]), \
+        "one row per file; hidden checkpoints skipped"
     assert all(len(row) == len(header) for row in table)
     allowed = {"", PASS, FAIL, TODO, DID_NOT_RUN, grade.NO_VERDICT, MISSING}
     assert all(row[i] in allowed for row in table[1:] for i in range(4, len(header) - 2))
@@ -173,9 +190,9 @@ def test_output_cannot_break_the_table(graded):
 
 def test_progress_and_summary(graded):
     out = graded["stdout"]
-    assert re.search(r"^\[\d/7\] ada/00_welcome\.ipynb: 2 ✅ \(\d+\.\d s\)$", out, re.M)
-    assert re.search(r"^\[\d/7\] dee/00_welcome\.ipynb: 1 ✅ 1 did not run, timed out \(\d+\.\d s\)$", out, re.M)
-    assert re.search(r"^\[\d/7\] eve, \"the\?hacker\"/00_welcome\.ipynb: 1 ✅ 1 ❌ ", out, re.M), "no raw newline"
+    assert re.search(r"^\[\d/8\] ada/00_welcome\.ipynb: 2 ✅ \(\d+\.\d s\)$", out, re.M)
+    assert re.search(r"^\[\d/8\] dee/00_welcome\.ipynb: 1 ✅ 1 did not run, timed out \(\d+\.\d s\)$", out, re.M)
+    assert re.search(r"^\[\d/8\] eve, \"the\?hacker\"/00_welcome\.ipynb: 1 ✅ 1 ❌ ", out, re.M), "no raw newline"
     assert re.search(r"^00_welcome: 4 notebook\(s\)$", out, re.M)
     assert re.search(r"^  check_park_row +2 ✅ +1 ❌ +1 ⏳ +0 did not run$", out, re.M)
     assert re.search(r"^  check_outdoor_words +2 ✅ +0 ❌ +1 ⏳ +1 did not run$", out, re.M)
@@ -189,7 +206,7 @@ def test_submissions_are_left_as_they_were(graded):
 
 def test_a_row_per_student_with_points_and_a_total(graded):
     students = graded["students"]
-    assert sorted(students) == ["ada", "bo", "cy", "dee", 'eve, "the\nhacker"']
+    assert sorted(students) == ["ada", "bo", "cy", "dee", 'eve, "the\nhacker"', "gus"]
     assert students["ada"]["00_welcome (of 2)"] == "2" and students["ada"]["total (of 4)"] == "2"
     assert (students["cy"]["01_dot_product (of 2)"], students["cy"]["00_welcome (of 2)"]) == ("1", "")
     assert students["bo"]["total (of 4)"] == "0" and students["dee"]["total (of 4)"] == "1"
@@ -205,7 +222,7 @@ def test_the_named_mistake_is_kept_and_tallied(graded):
 def test_a_feedback_file_per_student_with_the_checks_own_text(graded):
     feedback = graded["out"].parent / "feedback"
     assert sorted(path.name for path in feedback.iterdir()) == [
-        "ada.md", "bo.md", "cy.md", "dee.md", "eve_the_hacker.md"]
+        "ada.md", "bo.md", "cy.md", "dee.md", "eve_the_hacker.md", "gus.md"]
     cy = (feedback / "cy.md").read_text()
     assert "### check_dot_product ✅" in cy and "### check_cosine_similarity ❌" in cy
     assert "    ❌ Not yet: cosine_similarity() — " in cy

@@ -93,6 +93,24 @@ def test_a_roster_without_a_student_column_is_refused(tmp_path):
         classroom.read_roster(tmp_path / "roster.csv")
 
 
+def test_grades_say_where_a_check_scored_nothing_for_another_reason_than_the_answer(tmp_path):
+    """A timed-out file or a check with no verdict loses points as a wrong answer does; grades.csv says which."""
+    stopped = row("bo/05_softmax.ipynb", softmax="✅", temperature="did not run")
+    stopped.status = grade.TIMED_OUT
+    classroom.write_reports([stopped, row("cy/05_softmax.ipynb", softmax="no verdict", temperature="❌"),
+                             row("di/05_softmax.ipynb", softmax="❌", temperature="❌")], EXERCISES,
+                            tmp_path / "files.csv", None)
+    students = read_csv(tmp_path / "grades.csv")
+    assert students["bo"]["notes"] == "05_softmax: timed out, 1 check(s) did not run (files.csv's problems say why)"
+    assert students["cy"]["notes"] == "05_softmax: 1 check(s) with no verdict (files.csv's problems say why)"
+    assert students["di"]["notes"] == "", "a wrong answer is a verdict: no note"
+
+
+def test_classroom_names_statuses_and_verdicts_as_the_grader_does():
+    assert (classroom.GRADED, classroom.PASS) == (grade.GRADED, grade.PASS)
+    assert set(classroom.UNCOUNTED) == {grade.DID_NOT_RUN, grade.NO_VERDICT}
+
+
 def test_feedback_holds_each_verdicts_text(tmp_path):
     graded = row("alice/05_softmax.ipynb", softmax="❌", temperature="⏳")
     graded.texts = {SOFTMAX: "❌ Not yet: stable_softmax() — this looks like no max\n   Hint: rows"}

@@ -3,7 +3,8 @@
 From the per-file rows of ``grade.py`` it writes, beside the per-file table:
 
 * ``grades.csv``: one row per student, the points per course notebook (one per ✅ exercise), the total, the
-  files it counted and notes (two files of one notebook: the better counts; a student of the roster with no file);
+  files it counted and notes (two files of one notebook: the better counts; a student of the roster with no file;
+  a file that timed out, or checks that did not run or got no verdict);
 * ``feedback/<student>.md``: each exercise's verdict, with the check's own text, ready to send back;
 * ``unmatched.txt``: the files no student could be read from (or, with a roster, no roster student matched) —
   listed, never merged into someone's row;
@@ -30,6 +31,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from course_lib.authoring.grade import Exercise, Graded
 
 PASS = "✅"
+# as course_lib.authoring.grade names them: a file's status, and the verdicts that no answer decided
+GRADED, UNCOUNTED = "graded", {"did not run": "did not run", "no verdict": "with no verdict"}
 MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_[A-Za-z]*_?$")
 CANVAS = re.compile(r"^(?P<name>[a-z][a-z0-9-]*?)(?:_late)?_(?P<id>\d+)_(?P<submission>\d+)_(?P<file>.+)$", re.I)
 TRAILING_ID = re.compile(r"^(?P<name>.*?)[_ -]+(?P<id>\d+)$")
@@ -178,6 +181,12 @@ def write_reports(rows: list["Graded"], exercises: dict[str, list["Exercise"]], 
                     counted.append(best.path)
                 if len(files) > 1:
                     notes.append(f"{len(files)} files for {stem}: the better counts ({best.path})")
+                if best is not None:  # checks that scored nothing for a reason other than the answer
+                    lost = [best.status] if best.status != GRADED else []
+                    lost += [f"{n} check(s) {what}" for value, what in UNCOUNTED.items()
+                             if (n := sum(v == value for v in best.verdicts.values()))]
+                    if lost:
+                        notes.append(f"{stem}: {', '.join(lost)} (files.csv's problems say why)")
             if not counted:
                 notes.append("no file handed in")
             writer.writerow([_cell(student.name), student.number] + cells
@@ -214,6 +223,9 @@ def _write_feedback(students: dict[str, Student], exercises: dict[str, list["Exe
                     value = row.verdicts.get(exercise.column, "")
                     lines.append(f"### {exercise.check} {value}")
                     text = row.texts.get(exercise.column, "")
+                    if not text:  # no verdict of the check's own: what the grader noted about it, if anything
+                        text = "\n".join(problem.removeprefix(f"{exercise.column}: ") for problem in row.problems
+                                          if problem.startswith(f"{exercise.column}: "))
                     lines += ["", *("    " + line for line in text.splitlines()), ""] if text else [""]
                 if row.problems:
                     lines += ["Notes from the grader:", "", *(f"- {problem}" for problem in row.problems), ""]

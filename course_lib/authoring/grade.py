@@ -312,10 +312,13 @@ class _ScanningClient(NotebookClient):
         notebook.cells.append(nbformat.v4.new_code_cell(""))
         super().__init__(notebook, **kwargs)
         self.scans = {index: _Scan() for index in watched}
+        self.errors: dict[int, str] = {}  # cell index -> the name of the first exception it raised
         self.replies: list[str] = []
         self.reply_bytes = 0
 
     def output(self, outs, msg, display_id, cell_index):  # noqa: ANN001 - nbclient's signature
+        if msg.get("msg_type") == "error" and cell_index != self.capture and cell_index not in self.errors:
+            self.errors[cell_index] = str(msg.get("content", {}).get("ename", ""))[:80]
         if cell_index in self.scans:
             self.scans[cell_index].feed(msg)
         elif cell_index == self.capture and msg.get("msg_type") == "display_data":
@@ -356,6 +359,7 @@ class _Run:
     stopped: int | None = None  # the index of the cell where the kernel timed out or died
     detail: str = ""
     judged: dict[int, list["answers.Judged"]] = dataclasses.field(default_factory=dict)  # check cell -> verdicts
+    errors: dict[int, str] = dataclasses.field(default_factory=dict)  # cell -> the exception it raised first
 
 
 @dataclasses.dataclass(frozen=True)
@@ -479,7 +483,7 @@ async def _execute(notebook: nbformat.NotebookNode, watched: dict[int, answers.A
         skip_cells_with_tag=f"never-{uuid.uuid4()}", log=_QUIET, resources={"metadata": {"path": str(home)}},
     )
     client.owns_km = True  # nbclient shuts down the kernel it started, though its manager came from here
-    run = _Run(client.scans)
+    run = _Run(client.scans, errors=client.errors)
     started = False
     deadline = math.inf  # the notebook's time runs from its kernel's start (STARTUP_TIMEOUT bounds that)
 
@@ -610,10 +614,19 @@ def _grade_into(row: Graded, path: pathlib.Path, course: dict[str, list[Exercise
                                        _home_env(env, home, token), user))
         finally:
             _kill_marked(token)
-    _read_verdicts(row, run, where, settings.timeout)
+    _read_verdicts(row, run, where, settings.timeout, notebook)
 
 
-def _read_verdicts(row: Graded, run: _Run, where: dict[str, int | None], timeout: float) -> None:
+def cell_name(notebook: nbformat.NotebookNode, index: int) -> str:
+    """How a note names the cell at ``index``: its place among all cells, as nbformat and nbval count them, and
+    among the code cells, as a student counts what JupyterLab shows: "cell 36 (code cell 16)"."""
+    code = sum(cell.cell_type == "code" for cell in notebook.cells[: index + 1])
+    return f"cell {index + 1} (code cell {code})"
+
+
+def _read_verdicts(row: Graded, run: _Run, where: dict[str, int | None], timeout: float,
+                   notebook: nbformat.NotebookNode | None = None) -> None:
+    name = (lambda index: cell_name(notebook, index)) if notebook is not None else (lambda index: f"cell {index + 1}")
     row.status = run.status
     seen: Counter = Counter()
     for column, index in where.items():
@@ -631,6 +644,10 @@ def _read_verdicts(row: Graded, run: _Run, where: dict[str, int | None], timeout
         if verdict is None or verdict.symbol is None:
             row.verdicts[column] = NO_VERDICT
             why = verdict.text if verdict is not None else "no answer"
+            # an exception in a cell before the check (a syntax error in the function's cell) is often why
+            before = [i for i in run.errors if i < index]
+            if before and re.fullmatch(r"[A-Za-z_][\w.]{0,60}", run.errors[before[-1]]):
+                why += f"; {name(before[-1])} raised {run.errors[before[-1]]} before it"
             row.problems.append(f"{column}: no verdict ({why})")
             continue
         row.verdicts[column], row.texts[column] = verdict.symbol, verdict.text
@@ -644,7 +661,7 @@ def _read_verdicts(row: Graded, run: _Run, where: dict[str, int | None], timeout
             row.problems.append(f"{column}: the check cell printed no verdict"
                                 + (f" (it raised {error})" if scan.error else "") + "; the grader's check counts")
     skipped = sum(value == DID_NOT_RUN for value in row.verdicts.values())
-    where_stopped = f"in cell {run.stopped + 1}" if run.stopped is not None and run.stopped >= 0 else ""
+    where_stopped = f"in {name(run.stopped)}" if run.stopped is not None and run.stopped >= 0 else ""
     if run.status == TIMED_OUT:
         row.problems.insert(0, f"timed out after {timeout:g} s {where_stopped}; {skipped} check(s) did not run")
     elif run.status == DIED:
