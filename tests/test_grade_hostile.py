@@ -290,6 +290,7 @@ def test_a_grader_stopped_mid_run_leaves_a_valid_table_and_a_rerun_finishes_it(t
     stdout, _ = rerun.communicate(timeout=120)
     assert rerun.returncode == 0
     assert f"{len(partial)} notebook(s) graded by a run before are kept" in stdout
+    assert f"Graded 4 notebook(s) ({len(partial)} of them kept from a run before, not run again) in " in stdout
     table = rows_of(out)
     assert [row["file"] for row in table] == [f"{name}/05_softmax.ipynb" for name in "abcd"]
     assert [row[COLUMN] for row in table] == [grade.PASS, grade.FAIL, grade.PASS, grade.PASS]

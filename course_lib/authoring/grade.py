@@ -863,7 +863,8 @@ def grade(submissions: pathlib.Path, out: pathlib.Path = OUT, *, jobs: int | Non
     rows = journal.sorted()
     echo("")
     echo(summary(rows, exercises, seconds=time.perf_counter() - start, jobs=jobs, timeout=timeout, out=out,
-                 submissions=submissions, hidden=hidden, sandboxed=settings.sandboxed, shard=the_shard))
+                 submissions=submissions, hidden=hidden, sandboxed=settings.sandboxed, shard=the_shard,
+                 kept=len(kept)))
     echo(classroom.summary(rows, exercises, out, the_roster))
     return rows
 
@@ -941,11 +942,13 @@ def _no_formula(text: str) -> str:
 
 def summary(rows: list[Graded], exercises: dict[str, list[Exercise]], *, seconds: float, jobs: int,
             timeout: float, out: pathlib.Path, submissions: pathlib.Path, hidden: int = 0, sandboxed: bool = True,
-            shard: tuple[int, int] = (1, 1)) -> str:
-    """Per course notebook, how many ✅/❌/⏳/… each exercise got; then every file's problems."""
+            shard: tuple[int, int] = (1, 1), kept: int = 0) -> str:
+    """Per course notebook, how many ✅/❌/⏳/… each exercise got; then every file's problems. ``kept``: how many of
+    ``rows`` a run before graded (not run again, so not in the time)."""
     where = "in a sandbox each" if sandboxed else "without a sandbox"
     share = f", share {shard[0]} of {shard[1]}" if shard[1] > 1 else ""
-    lines = [f"Graded {len(rows)} notebook(s) in {_clean(str(submissions), 200)}{share} in {seconds:.1f} s "
+    reused = f" ({kept} of them kept from a run before, not run again)" if kept else ""
+    lines = [f"Graded {len(rows)} notebook(s){reused} in {_clean(str(submissions), 200)}{share} in {seconds:.1f} s "
              f"({jobs} at a time, {timeout:g} s each, {where}): {out}"]
     if hidden:
         lines.append(f"Skipped {hidden} hidden file(s) or folder(s) "
