@@ -310,7 +310,9 @@ WALK = """async () => {
                      text: slide.innerText.trim().replace(/\\s+/g, ' ').slice(0, 50)});
     }
     const collapsed = document.querySelectorAll('.jp-CodeCell .jp-InputPlaceholder').length;
-    return {room, slides, smallest, collapsed};
+    const breakAll = [...document.querySelectorAll('.jp-OutputArea-output pre')]
+        .filter(pre => getComputedStyle(pre).wordBreak === 'break-all').length;  // lines broken inside words
+    return {room, slides, smallest, collapsed, breakAll};
 }""".replace("SOLUTION", json.dumps(SOLUTION))
 
 
@@ -419,6 +421,14 @@ def test_no_live_slide_shows_a_solution(live_slideshows):
     assert solutions, "no solution cell in the notebooks: nothing checked"
     assert not report, (f"{len(report)} live slides show a solution's code (`{SOLUTION}` in view; collapse the cell:"
                         f" metadata.jupyter.source_hidden); {walked(live_slideshows)}:\n" + "\n".join(report))
+
+
+def test_live_outputs_break_their_lines_between_words(live_slideshows):
+    """JupyterLab breaks an output's long line anywhere ("pi/ano", "0.05/7": a number read wrong from the back of
+    the room); rise.css breaks it between words, as the static decks do."""
+    report = [f"{name}: {shown['breakAll']} outputs" for name, shown in live_slideshows.items()
+              if name != "seconds" and shown["breakAll"]]
+    assert not report, "outputs that break lines inside words (word-break: break-all):\n" + "\n".join(report)
 
 
 def test_live_text_and_code_are_as_large_as_in_the_static_decks(live_slideshows):

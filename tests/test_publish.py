@@ -487,6 +487,9 @@ def test_a_deck_renders_with_the_network_cut(decks, offline_browser):
         assert shown["raw"] == 0, "a formula left as $...$"
         assert not [u for u in failed if needed(u)], f"requests failed: {failed}"
         assert_marks_drawn(page, "deck 04")
+        broken = page.evaluate("""() => [...document.querySelectorAll('.jp-OutputArea-output pre')]
+            .filter(pre => getComputedStyle(pre).wordBreak === 'break-all').length""")
+        assert not broken, f"{broken} outputs break their lines inside words"
     finally:
         page.close()
 
@@ -504,6 +507,13 @@ def test_the_site_renders_with_the_network_cut(site, offline_browser):
         assert shown["formulas"] > 0 and shown["figures"] > 0 and shown["raw"] == 0, shown
         assert not [u for u in failed if needed(u)], f"requests failed: {failed}"
         assert_marks_drawn(page, "site page 07")
+        hidden = page.evaluate("""() => [...document.querySelectorAll('.jp-InputArea-editor')]
+            .filter(box => box.scrollWidth > box.clientWidth + 1 && getComputedStyle(box).overflowX === 'hidden')
+            .map(box => box.innerText.split('\\n').sort((a, b) => b.length - a.length)[0].slice(0, 60))""")
+        assert not hidden, f"code cut off at the page's right edge, with no way to scroll to it: {hidden}"
+        broken = page.evaluate("""() => [...document.querySelectorAll('.jp-OutputArea-output pre')]
+            .filter(pre => getComputedStyle(pre).wordBreak === 'break-all').length""")
+        assert not broken, f"{broken} outputs break their lines inside words"
     finally:
         page.close()
 
