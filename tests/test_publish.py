@@ -557,7 +557,11 @@ MEASURE = """async () => {
             wrapped.push({text: line.textContent.trim().slice(0, 40), first: range.getBoundingClientRect().left,
                           continued: Math.min(...later.map(box => box.left))});
         }
-        slides.push({h, v, height: slide.scrollHeight, text: slide.innerText.trim().slice(0, 60), figures, labels, wrapped});
+        const blocks = [...slide.querySelectorAll('.jp-RenderedMarkdown pre')]  // code or drawings in the Markdown
+            .map(pre => ({px: parseFloat(getComputedStyle(pre).fontSize) * Reveal.getScale(),
+                          cut: pre.scrollWidth > pre.clientWidth + 1, text: pre.innerText.trim().slice(0, 30)}));
+        slides.push({h, v, height: slide.scrollHeight, text: slide.innerText.trim().slice(0, 60), figures, labels, wrapped,
+                     blocks});
     }
     return slides;
 }"""
@@ -594,6 +598,17 @@ def test_fold_labels_are_as_large_as_the_slides_text(slides_shown):
     small = [f"{name} slide {s['h']}.{s['v']}: {label['px']:.1f} px {label['text']!r}"
              for name, s, label in labels if label["px"] < 0.98 * 20]
     assert not small, f"{len(small)} of {len(labels)} fold labels are smaller than the slide's text:\n" + "\n".join(small)
+
+
+@pytest.mark.browser
+def test_code_in_the_markdown_is_as_large_as_the_code_cells_and_whole(slides_shown):
+    """A block of code in a Markdown cell (notebook 14 draws its transformer block so) reads at the code cells'
+    19 px, not at reveal's 0.55 em (11 px), and its lines fit the slide unbroken."""
+    blocks = [(name, s, block) for name, slides in slides_shown.items() for s in slides for block in s["blocks"]]
+    assert blocks, "no code block in any notebook's Markdown: nothing measured"
+    bad = [f"{name} slide {s['h']}.{s['v']} {block['text']!r}: {block['px']:.1f} px" + (", cut" if block["cut"] else "")
+           for name, s, block in blocks if block["px"] < 0.98 * 19 or block["cut"]]
+    assert not bad, "code blocks in the Markdown too small or too wide for the slide:\n" + "\n".join(bad)
 
 
 @pytest.mark.browser
