@@ -475,8 +475,9 @@ def _named_mistake(func: Callable[..., Any], mistakes: Sequence[Mistake], cases:
     """What the first mistake that ``got`` (the learner's result on ``cases[index]``) matches says, or None.
 
     Where several match on that input (1/d_head and 1/√d_model are one number when d_model = 4 and
-    d_head = 2), the learner's function runs on the later inputs too, and the first mistake that also
-    matches wherever its result is wrong there is named: the one the learner made."""
+    d_head = 2), the learner's function runs on the later inputs too, and the first mistake that also gives
+    its results there is named: the one the learner made. (Under the grader, an input the student's kernel
+    was not yet asked about raises ``answers.Need``, which no ``except Exception`` stops: the kernel is asked.)"""
     matching = [m for m in mistakes if m.matches(cases[index], got, rtol, atol)]
     for args in cases[index + 1:]:
         if len(matching) < 2:
