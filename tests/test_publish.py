@@ -476,6 +476,11 @@ def rendered(page) -> dict:
     })""")
 
 
+# How many outputs break their long lines inside words (JupyterLab's word-break: break-all: "pi/ano", "0.05/7").
+BREAK_ALL = """() => [...document.querySelectorAll('.jp-OutputArea-output pre')]
+    .filter(pre => getComputedStyle(pre).wordBreak === 'break-all').length"""
+
+
 @pytest.mark.browser
 def test_a_deck_renders_with_the_network_cut(decks, offline_browser):
     page, failed = open_offline(offline_browser, decks["04_scaling"])
@@ -487,8 +492,7 @@ def test_a_deck_renders_with_the_network_cut(decks, offline_browser):
         assert shown["raw"] == 0, "a formula left as $...$"
         assert not [u for u in failed if needed(u)], f"requests failed: {failed}"
         assert_marks_drawn(page, "deck 04")
-        broken = page.evaluate("""() => [...document.querySelectorAll('.jp-OutputArea-output pre')]
-            .filter(pre => getComputedStyle(pre).wordBreak === 'break-all').length""")
+        broken = page.evaluate(BREAK_ALL)
         assert not broken, f"{broken} outputs break their lines inside words"
     finally:
         page.close()
@@ -511,8 +515,7 @@ def test_the_site_renders_with_the_network_cut(site, offline_browser):
             .filter(box => box.scrollWidth > box.clientWidth + 1 && getComputedStyle(box).overflowX === 'hidden')
             .map(box => box.innerText.split('\\n').sort((a, b) => b.length - a.length)[0].slice(0, 60))""")
         assert not hidden, f"code cut off at the page's right edge, with no way to scroll to it: {hidden}"
-        broken = page.evaluate("""() => [...document.querySelectorAll('.jp-OutputArea-output pre')]
-            .filter(pre => getComputedStyle(pre).wordBreak === 'break-all').length""")
+        broken = page.evaluate(BREAK_ALL)
         assert not broken, f"{broken} outputs break their lines inside words"
     finally:
         page.close()
