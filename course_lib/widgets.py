@@ -237,8 +237,8 @@ class Progress(_LiveOrText):
     """What ``progress`` displays: the live ipywidgets bar and label in a kernel (``widget``, None without
     ipywidgets) and a plain-text description everywhere else. ``update`` moves the live bar only."""
 
-    def __init__(self, total: int, label: str, widget: Any) -> None:
-        self.total, self.label, self.widget = total, label, widget
+    def __init__(self, total: int, label: str, widget: Any, unit: str = "steps") -> None:
+        self.total, self.label, self.widget, self.unit = total, label, widget, unit
         self.step, self.status = 0, ""
         self._shown_at = -math.inf  # time.monotonic() when the live bar last moved
 
@@ -261,20 +261,21 @@ class Progress(_LiveOrText):
     def text(self) -> str:
         """One line for a reader without a kernel; it is fixed when shown, whatever the loop does later."""
         how = "run the notebook to watch it" if self.widget is not None else "install ipywidgets to watch it"
-        return f"Progress bar: {self.label}, {self.total} steps — {how}"
+        return f"Progress bar: {self.label}, {self.total} {self.unit} — {how}"
 
 
-def progress(total: int, label: str) -> Progress:
+def progress(total: int, label: str, *, unit: str = "steps") -> Progress:
     """Show a progress bar for a loop of ``total`` steps and return it; call ``.update(step, status)`` in the loop.
 
     In JupyterLab the bar and the status beside it move while the cell runs. Static outputs (nbval, the
-    site, slides) keep only the text form, "Progress bar: LABEL, TOTAL steps — run the notebook to watch
-    it", which does not depend on the run: print the results after the loop. Raises ValueError unless
-    ``total`` is a whole number >= 1. Used in notebook 12.
+    site, slides) keep only the text form, "Progress bar: LABEL, TOTAL UNIT — run the notebook to watch
+    it" (``unit`` names what the loop counts: "steps", or "training runs" for a loop over runs), which
+    does not depend on the run: print the results after the loop. Raises ValueError unless ``total`` is
+    a whole number >= 1. Used in notebooks 12 and 14.
     """
     if isinstance(total, bool) or not isinstance(total, numbers.Integral) or total < 1:
         raise ValueError(f"total must be a whole number of steps >= 1, but total={total!r}")
-    bar = Progress(int(total), str(label), _make_progress_widget(str(label), int(total)))
+    bar = Progress(int(total), str(label), _make_progress_widget(str(label), int(total)), str(unit))
     display(bar)
     return bar
 

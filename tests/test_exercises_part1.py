@@ -89,6 +89,11 @@ def test_cosine_similarity(capsys):
 @pytest.mark.parametrize("mistake, says", [
     (lambda a, b: dot_product(a, b) / (dot_product(a, a) * dot_product(b, b)), "the squared lengths"),
     (lambda a, b: dot_product(a, b) / np.sqrt(dot_product(a, a)), "only one of the two lengths"),
+    (lambda a, b: dot_product(a, b) / np.sqrt(dot_product(b, b)), "only one of the two lengths"),
+    # on test input 1, a·a = a·b = 5: this gives what dividing by ‖a‖ alone gives, and input 2 tells them apart
+    (lambda a, b: dot_product(a, b) / np.sqrt(dot_product(a, b)), "√(a·b) where the lengths go"),
+    (lambda a, b: dot_product(a, b) / (np.sqrt(dot_product(a, a)) * np.sqrt(dot_product(a, a))), "from one vector"),
+    (lambda a, b: dot_product(a, b) / (np.linalg.norm(b, axis=-1) ** 2), "from one vector"),
     (lambda a, b: dot_product(a, b), "the raw dot product"),
     (lambda a, b: dot_product(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)), "one length for the whole stack"),
     (lambda a, b: np.arccos(dot_product(a, b) / np.sqrt(dot_product(a, a) * dot_product(b, b))), "the angle itself"),

@@ -306,7 +306,12 @@ WALK = """async () => {
                 smallest[kind] = {px: Math.round(px * 10) / 10, where};
             }
         }
-        slides.push({h, v, height: slide.scrollHeight, solutions: slide.innerText.split(SOLUTION).length - 1,
+        const number = document.querySelector('.reveal .slide-number')?.getBoundingClientRect();
+        const covered = !number ? 0 : [...document.querySelectorAll('.reveal .controls button.enabled')].filter((b) => {
+            const box = b.getBoundingClientRect();  // an arrow lying over the slide number
+            return box.left < number.right && number.left < box.right && box.top < number.bottom && number.top < box.bottom;
+        }).length;
+        slides.push({h, v, height: slide.scrollHeight, solutions: slide.innerText.split(SOLUTION).length - 1, covered,
                      text: slide.innerText.trim().replace(/\\s+/g, ' ').slice(0, 50)});
     }
     const collapsed = document.querySelectorAll('.jp-CodeCell .jp-InputPlaceholder').length;
@@ -407,6 +412,13 @@ def test_every_live_slide_fits_the_slide(live_slideshows):
               for name, shown in live_slideshows.items() if name != "seconds" for s in shown["slides"]
               if s["height"] > shown["room"]]
     assert not report, f"{len(report)} live slides overflow; {walked(live_slideshows)}:\n" + "\n".join(report)
+
+
+def test_no_live_arrow_lies_over_the_slide_number(live_slideshows):
+    report = [f"{name} slide {s['h']}.{s['v']} ({s['text']!r})" for name, shown in live_slideshows.items()
+              if name != "seconds" for s in shown["slides"] if s["covered"]]
+    assert not report, (f"{len(report)} live slides show an arrow over the slide number; {walked(live_slideshows)}:\n"
+                        + "\n".join(report[:10]))
 
 
 def test_no_live_slide_shows_a_solution(live_slideshows):

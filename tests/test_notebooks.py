@@ -12,6 +12,7 @@ import pathlib
 import re
 import subprocess
 import sys
+import unicodedata
 
 import nbformat
 import pytest
@@ -97,6 +98,28 @@ def test_no_warnings_addresses_or_private_paths_stored(notebook):
             assert not (output.get("name") == "stderr" and "Warning" in text), f"a warning is stored: {text[:120]}"
             assert not re.search(r" at 0x[0-9a-f]{6,}>", text), f"a memory address is stored: {text[:120]}"
         assert not PRIVATE_PATH.search(source(cell) + json.dumps(cell["outputs"])), "a private absolute path"
+
+
+def combining_marks(text: str) -> list[str]:
+    """Each letter carrying a combining mark (x̂, W̄), with the text around it."""
+    return [text[max(0, i - 20):i + 10] for i, ch in enumerate(text) if unicodedata.combining(ch)]
+
+
+def test_code_and_its_outputs_carry_no_combining_marks(notebook):
+    """Code and its outputs are read in a monospace font, which neither counts nor places a combining mark: the
+    padding of "x̂   :" counts the hat as a column, so the columns after it slip, a bar over a tall letter (k̄, W̄)
+    lands on the letter itself and disappears, and in a slide's code a bar can stand beside its letter. The
+    Markdown's TeX writes them; code and printed labels use the code's names (x_hat, grad_w_q) or ∂L/∂p."""
+    for cell in cells(notebook, "code"):
+        assert not combining_marks(source(cell)), f"a combining mark in code: {combining_marks(source(cell))[:3]}"
+        for output in cell["outputs"]:
+            text = "".join(output.get("text", "")) + "".join(output.get("data", {}).get("text/plain", ""))
+            assert not combining_marks(text), f"a combining mark in a printed output: {combining_marks(text)[:3]}"
+
+
+def test_the_combining_mark_test_sees_a_hat_and_a_bar():
+    assert len(combining_marks("x̂          : [[-0.926]]\n  W̄_q[action]")) == 2
+    assert not combining_marks("x_hat : ∂L/∂p, Jᵀ, γ ⊙ x + β, é")  # é is one precomposed letter
 
 
 def test_first_code_cell_only_imports(notebook):

@@ -230,6 +230,17 @@ def test_make_site_writes_an_index_and_a_page_per_notebook(site):
         assert f"{path.stem}.html" in index.links, f"the index does not link to {path.stem}"
 
 
+def test_the_site_sets_each_lecturers_note_apart(site):
+    """A notes cell (the decks' speaker notes) shows on the site in an aside of its own, which a learner can skip."""
+    for path in NOTEBOOKS:
+        notes = [c for c in nbformat.read(path, as_version=4).cells
+                 if c.get("metadata", {}).get("slideshow", {}).get("slide_type") == "notes"]
+        page = (site / f"{path.stem}.html").read_text()
+        asides = re.findall(r'<aside class="course-lecturer-note">(.*?)</aside>', page, re.S)
+        assert len(asides) == len(notes), f"{path.stem}: {len(notes)} notes cells, {len(asides)} set apart on its page"
+        assert all("Lecturer" in aside for aside in asides), f"{path.stem}: an aside that is not a lecturer's note"
+
+
 def test_every_link_of_the_site_resolves(site):
     broken = []
     for page in sorted(site.glob("*.html")):
@@ -481,6 +492,17 @@ BREAK_ALL = """() => [...document.querySelectorAll('.jp-OutputArea-output pre')]
     .filter(pre => getComputedStyle(pre).wordBreak === 'break-all').length"""
 
 
+# The arrows (reveal's controls) that lie over the slide number, on a slide that has one below it.
+NUMBER_COVERED = """() => {
+    for (let h = 0; h < Reveal.getHorizontalSlides().length && !Reveal.availableRoutes().down; h++) Reveal.slide(h, 0);
+    const number = document.querySelector('.reveal .slide-number').getBoundingClientRect();
+    return [...document.querySelectorAll('.reveal .controls button.enabled')].filter((button) => {
+        const box = button.getBoundingClientRect();
+        return box.left < number.right && number.left < box.right && box.top < number.bottom && number.top < box.bottom;
+    }).map((button) => button.className);
+}"""
+
+
 @pytest.mark.browser
 def test_a_deck_renders_with_the_network_cut(decks, offline_browser):
     page, failed = open_offline(offline_browser, decks["04_scaling"])
@@ -494,6 +516,8 @@ def test_a_deck_renders_with_the_network_cut(decks, offline_browser):
         assert_marks_drawn(page, "deck 04")
         broken = page.evaluate(BREAK_ALL)
         assert not broken, f"{broken} outputs break their lines inside words"
+        covered = page.evaluate(NUMBER_COVERED)
+        assert not covered, f"the slide number lies under the arrows {covered}"
     finally:
         page.close()
 
@@ -563,8 +587,22 @@ MEASURE = """async () => {
         const blocks = [...slide.querySelectorAll('.jp-RenderedMarkdown pre')]  // code or drawings in the Markdown
             .map(pre => ({px: parseFloat(getComputedStyle(pre).fontSize) * Reveal.getScale(),
                           cut: pre.scrollWidth > pre.clientWidth + 1, text: pre.innerText.trim().slice(0, 30)}));
-        slides.push({h, v, height: slide.scrollHeight, text: slide.innerText.trim().slice(0, 60), figures, labels, wrapped,
-                     blocks});
+        const height = slide.scrollHeight;
+        // A lecturer opens the folded code of a slide with a figure: the slide is measured open, then closed again.
+        const folds = [...slide.querySelectorAll('details.course-folded-code')];
+        let opened = null;
+        if (folds.length && figures.length) {
+            const toggled = () => Promise.all(folds.map(fold => new Promise(done => fold.addEventListener('toggle', done, {once: true}))));
+            let waiting = toggled();
+            folds.forEach(fold => { fold.open = true; });
+            await waiting;
+            await new Promise(done => requestAnimationFrame(() => done(true)));
+            opened = slide.scrollHeight;
+            waiting = toggled();
+            folds.forEach(fold => { fold.open = false; });
+            await waiting;
+        }
+        slides.push({h, v, height, opened, text: slide.innerText.trim().slice(0, 60), figures, labels, wrapped, blocks});
     }
     return slides;
 }"""
@@ -590,6 +628,17 @@ def test_no_slide_is_taller_than_the_slide(slides_shown):
               for name, slides in slides_shown.items() for s in slides if s["height"] > HEIGHT]
     count = sum(len(slides) for slides in slides_shown.values())
     assert not report, f"{len(report)} of {count} slides overflow at {WIDTH}×{HEIGHT}:\n" + "\n".join(report)
+
+
+@pytest.mark.browser
+def test_a_slide_with_a_figure_still_fits_with_its_code_opened(slides_shown):
+    """Opening a fold (a lecturer showing the code that drew the figure, or the solution) fits the slide's
+    figures again into the room left, and long code scrolls: the figure is not pushed below the edge."""
+    opened = [(name, s) for name, slides in slides_shown.items() for s in slides if s["opened"] is not None]
+    assert opened, "no slide with folded code and a figure: nothing measured"
+    report = [f"{name} slide {s['h']}.{s['v']}: {s['opened']} px > {HEIGHT} with its code opened ({s['text']!r})"
+              for name, s in opened if s["opened"] > HEIGHT]
+    assert not report, f"{len(report)} of {len(opened)} slides overflow once their code is opened:\n" + "\n".join(report)
 
 
 @pytest.mark.browser

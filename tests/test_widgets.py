@@ -299,6 +299,11 @@ def test_progress_without_ipywidgets_shows_its_text(shown, monkeypatch):
     assert bar._repr_mimebundle_() == {"text/plain": "Progress bar: training, 5 steps — install ipywidgets to watch it"}
 
 
+def test_progress_names_what_it_counts(shown):
+    bar = widgets.progress(10, "5 seeds × (scaled, unscaled)", unit="training runs")
+    assert bar.text() == "Progress bar: 5 seeds × (scaled, unscaled), 10 training runs — run the notebook to watch it"
+
+
 @pytest.mark.parametrize("total", [0, -3, 2.5, True, "10"])
 def test_progress_needs_a_whole_number_of_steps(shown, total):
     with pytest.raises(ValueError, match="total must be a whole number of steps >= 1"):

@@ -159,6 +159,13 @@ def check_cosine_similarity(func: Callable[..., Any]) -> None:
             Mistake("a division by the squared lengths a·a and b·b: a length is the square root of a·a",
                     lambda a, b: dot(a, b) / (dot(a, a) * dot(b, b))),
             Mistake("a division by only one of the two lengths", lambda a, b: dot(a, b) / dot(a, a) ** 0.5),
+            Mistake("a division by only one of the two lengths", lambda a, b: dot(a, b) / dot(b, b) ** 0.5),
+            Mistake("√(a·b) where the lengths go: a vector's length is the square root of its dot product with "
+                    "itself, ‖a‖ = √(a·a)", lambda a, b: dot(a, b) / xp.sqrt(dot(a, b))),
+            Mistake("both lengths taken from one vector (‖a‖ ‖a‖ or ‖b‖ ‖b‖): the product is ‖a‖ ‖b‖",
+                    lambda a, b: dot(a, b) / dot(a, a)),
+            Mistake("both lengths taken from one vector (‖a‖ ‖a‖ or ‖b‖ ‖b‖): the product is ‖a‖ ‖b‖",
+                    lambda a, b: dot(a, b) / dot(b, b)),
             Mistake("a division by ‖a‖ followed by a multiplication by ‖b‖: a / b * c is (a / b) * c, so the "
                     "product of the lengths needs parentheses",
                     lambda a, b: dot(a, b) / dot(a, a) ** 0.5 * dot(b, b) ** 0.5),
