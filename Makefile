@@ -139,9 +139,10 @@ site: $(VENV)/.installed
 # Grade a class: every notebook under SUBMISSIONS (recursively) run in a bubblewrap sandbox of its own
 # (where bwrap is installed; SANDBOX=0 to run without), each exercise judged by the grader; as each
 # notebook finishes, OUT (default build/grade/files.csv, a row per file) and beside it grades.csv (a row
-# per student), feedback/ and unmatched.txt; a rerun keeps what is done (REGRADE=1: all again). JOBS
-# kernels at a time (default one per core); per notebook TIMEOUT seconds (120), MEMORY MiB (4096), CPU
-# seconds (600), PROCESSES (256), FILE_SIZE MiB (256); ROSTER=class.csv; SHARD=i/N a fixed share.
+# per student), feedback/ and unmatched.txt; a rerun keeps what is done (REGRADE=1: all again; a timed-out
+# notebook runs again where TIMEOUT is now larger). JOBS kernels at a time (default one per core); per
+# notebook TIMEOUT seconds (120), MEMORY MiB (4096), CPU seconds (600), PROCESSES (256), FILE_SIZE MiB
+# (256); ROSTER=class.csv; SHARD=i/N a fixed share.
 # MERGE="shard tables" joins shards' OUT into OUT instead of grading.
 grade: $(VENV)/.installed-test
 	$(if $(or $(SUBMISSIONS),$(MERGE)),,$(error SUBMISSIONS is not set: make grade SUBMISSIONS=folder-of-handed-in-notebooks [OUT=files.csv JOBS=N TIMEOUT=seconds ...]))

@@ -158,6 +158,51 @@ def test_merge_joins_the_shards_tables(tmp_path):
     assert len(grade.read_journal(tmp_path / "all" / "files.jsonl")) == 2
 
 
+def test_a_rerun_keeps_what_is_done_and_gives_a_timeout_more_time_only_when_asked(tmp_path):
+    """Kept: unchanged files with a row, a timeout under the same TIMEOUT (an endless loop would time out again).
+    Graded again: new or changed files, rows the grader failed on or was stopped in, and a timeout under a
+    shorter TIMEOUT than now (a class first graded on a busy machine), and a journal's timeout of unknown length."""
+    folder = tmp_path / "class"
+    names = ["done", "changed", "new", "failed", "slow", "slow_old_journal"]
+    for name in names:
+        (folder / name).mkdir(parents=True)
+        (folder / name / "05_softmax.ipynb").write_text(f"{{}} {name}")
+    paths = [folder / name / "05_softmax.ipynb" for name in names]
+    sha = {name: grade._sha256(path) for name, path in zip(names, paths)}
+
+    def old(name: str, status: str = grade.GRADED, timeout: float = 120, sha256: str = "") -> grade.Graded:
+        return grade.Graded(f"{name}/05_softmax.ipynb", "05_softmax", status, sha256=sha256 or sha[name],
+                            timeout=timeout)
+
+    done = {row.path: row for row in [old("done"), old("changed", sha256="0" * 64),
+                                       old("failed", grade.GRADER_ERROR), old("slow", grade.TIMED_OUT),
+                                       old("slow_old_journal", grade.TIMED_OUT, timeout=0.0)]}
+    todo, kept, more_time = grade.split_done(paths, folder, done, 120)
+    assert [p.parent.name for p in todo] == ["changed", "new", "failed", "slow_old_journal"]
+    assert [r.path for r in kept] == ["done/05_softmax.ipynb", "slow/05_softmax.ipynb"]
+    assert [r.path for r in more_time] == ["slow_old_journal/05_softmax.ipynb"]
+    todo, kept, more_time = grade.split_done(paths, folder, done, 300)
+    assert [p.parent.name for p in todo] == ["changed", "new", "failed", "slow", "slow_old_journal"]
+    assert [r.path for r in kept] == ["done/05_softmax.ipynb"]
+    written = tmp_path / "files.jsonl"
+    write_journal(written, [old("slow", grade.TIMED_OUT, timeout=45)])
+    assert grade.read_journal(written)[0].timeout == 45, "the journal keeps each row's timeout"
+
+
+def test_a_rerun_says_which_kept_rows_timed_out_and_how_to_run_them_again(tmp_path):
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    path = tmp_path / "class" / "alice" / "05_softmax.ipynb"
+    path.write_text("{}")
+    out = tmp_path / "out" / "files.csv"
+    write_journal(grade.journal_path(out), [grade.Graded("alice/05_softmax.ipynb", "05_softmax", grade.TIMED_OUT,
+                                                         sha256=grade._sha256(path), timeout=120)])
+    said = []
+    rows = grade.grade(tmp_path / "class", out, jobs=1, timeout=120, echo=said.append, use_sandbox=False)
+    assert [row.status for row in rows] == [grade.TIMED_OUT], "nothing ran: the one file was kept"
+    assert any("1 notebook(s) graded by a run before are kept (REGRADE=1 grades them again); 1 of them timed out"
+               " after 120 s, and a larger TIMEOUT runs those again" in line for line in said), said
+
+
 def test_merge_of_a_missing_shard_is_an_error(tmp_path, capsys):
     assert grade.main(["--merge", str(tmp_path / "nowhere" / "files.csv"), "--out", str(tmp_path / "f.csv")]) == 2
     assert "does not exist; give the shards' tables" in capsys.readouterr().err

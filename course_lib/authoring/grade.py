@@ -25,7 +25,8 @@ the column "mistakes".
 
 Each notebook's row is appended to a journal (``files.jsonl`` beside ``files.csv``) as it finishes and
 the tables rewritten, so that a crash, a ``kill`` or Ctrl-C leaves valid tables of what was done; a
-rerun keeps the rows of files that have not changed (``--regrade`` grades all again). Beside the
+rerun keeps the rows of files that have not changed (``--regrade`` grades all again), but runs a notebook
+that timed out again where ``--timeout`` now gives it more time than it had. Beside the
 per-file table ``classroom.py`` writes ``grades.csv`` (a row per student), ``feedback/`` and
 ``unmatched.txt``. ``--merge`` joins the tables of shards.
 
@@ -179,6 +180,7 @@ class Graded:
     sha256: str = ""  # of the file's bytes: a rerun skips a file graded before unless it changed
     texts: dict[str, str] = dataclasses.field(default_factory=dict)  # column -> the verdict's text (feedback)
     mistakes: dict[str, str] = dataclasses.field(default_factory=dict)  # column -> the named mistake of a ❌
+    timeout: float = 0.0  # the seconds its cells had (0: not known, a journal written before this was kept)
 
     @property
     def student(self) -> str:
@@ -568,7 +570,7 @@ def grade_file(path: pathlib.Path, root: pathlib.Path, course: dict[str, list[Ex
                env: dict[str, str] | None = None, work: pathlib.Path | None = None) -> Graded:
     """The row of the file at ``path`` (inside ``root``), its kernel run in a folder under ``work``: never raises."""
     start = time.perf_counter()
-    row = Graded(path.relative_to(root).as_posix())
+    row = Graded(path.relative_to(root).as_posix(), timeout=settings.timeout)
     try:
         _grade_into(row, path, course, settings, kernel_env() if env is None else env,
                     pathlib.Path(work or OUT.parent / WORK))
@@ -789,6 +791,25 @@ class _Journal:
         return sorted(self.rows.values(), key=lambda row: row.path)
 
 
+def split_done(paths: list[pathlib.Path], submissions: pathlib.Path, done: dict[str, Graded],
+               timeout: float) -> tuple[list[pathlib.Path], list[Graded], list[Graded]]:
+    """Which files a rerun grades: ``(todo, kept, more_time)``. A file's row from a run before (``done``, by path)
+    is kept where the file has not changed since, unless the grader failed or was stopped on it, or it timed out
+    with fewer seconds than ``timeout`` gives now (those rows are ``more_time``, and their files are in ``todo``:
+    a class graded on a busy machine reruns its timeouts with a larger TIMEOUT, not every notebook)."""
+    todo, kept, more_time = [], [], []
+    for path in paths:
+        row = done.get(path.relative_to(submissions).as_posix())
+        if row is None or row.status in (GRADER_ERROR, INTERRUPTED) or not row.sha256 or row.sha256 != _sha256(path):
+            todo.append(path)
+        elif row.status == TIMED_OUT and row.timeout < timeout:
+            todo.append(path)
+            more_time.append(row)
+        else:
+            kept.append(row)
+    return todo, kept, more_time
+
+
 def columns_of(rows: list[Graded], exercises: dict[str, list[Exercise]]) -> list[str]:
     present = {row.notebook for row in rows}
     return [e.column for stem, notebook in exercises.items() if stem in present for e in notebook]
@@ -823,18 +844,16 @@ def grade(submissions: pathlib.Path, out: pathlib.Path = OUT, *, jobs: int | Non
     exercises = course_exercises(pathlib.Path(course))
     if not settings.sandboxed:
         echo(f"grade: {sandbox.missing() if not sandbox.bwrap() else 'running without the sandbox (asked for)'}")
-    done = {} if regrade else {row.path: row for row in read_journal(journal_path(out))
-                               if row.status not in (GRADER_ERROR, INTERRUPTED)}
-    todo, kept = [], []
-    for path in paths:
-        relative = path.relative_to(submissions).as_posix()
-        row = done.get(relative)
-        if row is not None and row.sha256 and row.sha256 == _sha256(path):
-            kept.append(row)
-        else:
-            todo.append(path)
+    done = {} if regrade else {row.path: row for row in read_journal(journal_path(out))}
+    todo, kept, more_time = split_done(paths, submissions, done, settings.timeout)
     if kept:
-        echo(f"grade: {len(kept)} notebook(s) graded by a run before are kept (REGRADE=1 grades them again)")
+        timed_out = [row for row in kept if row.status == TIMED_OUT]
+        echo(f"grade: {len(kept)} notebook(s) graded by a run before are kept (REGRADE=1 grades them again)"
+             + (f"; {len(timed_out)} of them timed out after {max(row.timeout for row in timed_out):g} s, and a"
+                f" larger TIMEOUT runs those again" if timed_out else ""))
+    if more_time:
+        echo(f"grade: {len(more_time)} notebook(s) that timed out in a run before, with less time, run again with"
+             f" {settings.timeout:g} s")
 
     def write(rows: list[Graded]) -> None:
         write_csv(rows, columns_of(rows, exercises), out)
