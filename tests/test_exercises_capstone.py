@@ -152,9 +152,20 @@ def test_layer_norm_backward_names_mistakes(capsys, mistake, says):
     assert_wrong(out, "this looks like ", says)
 
 
-def test_layer_norm_backward_another_wrong_answer_gets_a_hint(capsys):
+def test_layer_norm_backward_another_wrong_answer_gets_a_hint_for_the_part_that_differs(capsys):
+    """The hint points at the step that gives the first part that differs, and never prints the formula."""
     out = run(capsys, exercises.check_layer_norm_backward, lambda g, x, c: tuple(a * 1.01 for a in ln_backward(g, x, c)))
-    assert_wrong(out, "`grad_x` differs", "Hint: write g = γ ⊙ ∂L/∂y")
+    assert_wrong(out, "`grad_x` differs", "Hint: each x_i reaches the loss three ways")
+    off_beta = run(capsys, exercises.check_layer_norm_backward,
+                   lambda g, x, c: (*ln_backward(g, x, c)[:2], ln_backward(g, x, c)[2] + 0.1))
+    assert_wrong(off_beta, "`grad_beta` differs", "Hint: β is added to every row")
+    off_gamma = run(capsys, exercises.check_layer_norm_backward,
+                    lambda g, x, c: (ln_backward(g, x, c)[0], ln_backward(g, x, c)[1] - 0.1, ln_backward(g, x, c)[2]))
+    assert_wrong(off_gamma, "`grad_gamma` differs", "Hint: γ multiplies x̂ feature by feature")
+    two = run(capsys, exercises.check_layer_norm_backward, lambda g, x, c: ln_backward(g, x, c)[:2])
+    assert_wrong(two, "expected it to return 3 values", "Hint: return the three gradients")
+    for shown in (out, off_beta, off_gamma, two):
+        assert "mean(g" not in shown and "/ σ" not in shown, f"a hint prints the formula: {shown}"
 
 
 # ---------------------------------------------------------------- the causal block

@@ -262,7 +262,7 @@ def test_attention_cost_names_memory_mistakes(capsys, mib, says):
 
 @pytest.mark.parametrize("gflop, says", [
     (68.719476736, "counts only QKᵀ"), (17.179869184, "one head's work"), (137.438953472e9, "in operations"),
-    (34.359738368, "that is B * T**2 * d"), (128, "divides by 2**30"), (1.0, "put B = 8 heads"),
+    (34.359738368, "that is B * T**2 * d"), (128, "divides by 2**30"), (1.0, "with its B (heads), T and d"),
     (4 * 8 * 8192**2 / 1e9, "that leaves out d"), (2.147, "that leaves out d"),
     (4 * 8 * 8192**2 * 64 / 1e6, "that is in MFLOP (10**6 operations)"), (137439, "in MFLOP"),
 ])

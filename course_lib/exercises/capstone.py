@@ -91,8 +91,12 @@ def check_layer_norm_backward(func: Callable[..., Any]) -> None:
             Mistake("grad_gamma without x̂: y = γ ⊙ x̂ + β, so ∂y/∂γ is x̂, not 1", gamma_without_x_hat),
             Mistake("means where grad_gamma and grad_beta need sums: every row adds its own share", means_for_sums),
         ],
-        hint="write g = γ ⊙ ∂L/∂y; each row's ∂L/∂x is (g − mean(g) − x̂ ⊙ mean(g ⊙ x̂)) / σ, and the gradients of "
-             "γ and β have shape (d_model,)",
+        hint={"grad_x": "each x_i reaches the loss three ways: through its own x̂_i, and through the mean and the σ "
+                        "of its row, which every x̂_j of the row uses; follow each back, as the derivation above does",
+              "grad_gamma": "γ multiplies x̂ feature by feature, and every row (every position of every leading axis) "
+                            "adds its share",
+              "grad_beta": "β is added to every row, so every row adds its share of ∂L/∂y",
+              "": "return the three gradients, shaped as x, gamma and gamma: (..., d_model), (d_model,), (d_model,)"},
     )
 
 
@@ -142,8 +146,8 @@ def check_causal_block(func: Callable[..., Any]) -> None:
             Mistake("the heads averaged: each head writes its own out_h W_o[h] into x, and they add up",
                     lambda *a: _block(*a, heads="mean")),
         ],
-        hint="for each head: q, k, v = h W_q[h], h W_k[h], h W_v[h] with h = layer_norm(x, gamma, beta); then "
-             "causal attention; then out_h W_o[h], summed over the heads and added to x",
+        hint="hold your block against the formula above the exercise, piece by piece: what the heads read, whether "
+             "they see the future, which scale, how the heads' outputs come together, and what the block adds them to",
     )
 
 

@@ -151,7 +151,7 @@ def check_attention_cost(scores_mib: Any, gflop: Any) -> None:
         expected_gflop / d: "that leaves out d: each of the T**2 scores is a dot product over d = 64 numbers, and each "
                             "weight multiplies a value row of length d",
         expected_gflop * 1e9 / 2**30: "that divides by 2**30; a GFLOP is 10**9 operations",
-    }, hint="put B = 8 heads, T = 8192 and d = 64 into 4 * B * T**2 * d and divide by 10**9")
+    }, hint="the question's count of operations, with its B (heads), T and d, then in units of 10**9")
 
 
 def _online_cases() -> list[tuple]:

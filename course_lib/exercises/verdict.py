@@ -27,6 +27,7 @@ import numbers
 import sys
 import threading
 import types
+from collections.abc import Mapping
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy
@@ -418,7 +419,7 @@ def _shapes(args: tuple) -> str:
 
 @never_raises
 def check_function(func: Any, reference: Callable[..., Any], cases: Sequence[tuple], *,
-                   name: str | None = None, hint: str = "", returns: Sequence[str] = (),
+                   name: str | None = None, hint: str | Mapping[str, str] = "", returns: Sequence[str] = (),
                    mistakes: Sequence[Mistake] = (), forbid: "Forbidden | None" = None,
                    rtol: float = 1e-6, atol: float = 1e-9) -> None:
     """Run the learner's ``func`` and ``reference`` on each tuple of arguments in ``cases`` and print
@@ -426,12 +427,15 @@ def check_function(func: Any, reference: Callable[..., Any], cases: Sequence[tup
 
     The learner's function, the reference and each mistake get their own copies of the arguments: a right
     answer written in place (``x -= x.max(axis=-1, keepdims=True)``, ``acc *= r``) is right.
-    ``returns`` names the parts of a tuple result, e.g. ("out", "weights"). ``mistakes`` are typical
+    ``returns`` names the parts of a tuple result, e.g. ("out", "weights"); ``hint`` may then be a mapping from
+    those names to the hint for the step that gives that part (the first part that differs picks it; "" for any
+    other wrong answer). ``mistakes`` are typical
     wrong answers: a result equal to one is named ("this looks like …"). ``forbid`` lists the shortcuts
     the exercise rules out (library functions, operators); using one is refused with what the exercise
     asks for, even when the numbers are right.
     """
     name = name or f"{getattr(func, '__name__', 'your function')}()"
+    hints, hint = (hint, hint.get("", "")) if isinstance(hint, Mapping) else ({}, hint)
     if func is Ellipsis:
         report(NOT_ATTEMPTED, name, REPLACE_DOTS)
         return
@@ -458,6 +462,7 @@ def check_function(func: Any, reference: Callable[..., Any], cases: Sequence[tup
         rtol, atol = _loosened_for_float32(got, rtol, atol)
         detail = _compare(got, expected, returns, rtol, atol)
         if detail is not None:
+            hint = hints.get(_first_differing(got, expected, returns, rtol, atol), hint)
             known = _named_mistake(func, mistakes, cases, number - 1, got, rtol, atol)
             if known is None and _reordered(got, expected, rtol, atol):
                 labels = list(returns) or [f"result {i}" for i in range(len(expected))]
@@ -514,6 +519,14 @@ def _reordered(got: Any, expected: Any, rtol: float, atol: float) -> bool:
         return False
     return any(agrees(tuple(got[i] for i in order), expected, rtol, atol)
                for order in itertools.permutations(range(len(got))) if list(order) != sorted(order))
+
+
+def _first_differing(got: Any, expected: Any, returns: Sequence[str], rtol: float, atol: float) -> str:
+    """The name of the first part of a tuple result that differs from the expected one ("" if none is told apart)."""
+    if not (isinstance(expected, tuple) and isinstance(got, tuple) and len(got) == len(expected)):
+        return ""
+    labels = list(returns) or [f"result {i}" for i in range(len(expected))]
+    return next((label for label, g, e in zip(labels, got, expected) if difference(g, e, rtol, atol) is not None), "")
 
 
 def _compare(got: Any, expected: Any, returns: Sequence[str], rtol: float, atol: float) -> str | None:
