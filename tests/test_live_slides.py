@@ -311,7 +311,16 @@ WALK = """async () => {
             const box = b.getBoundingClientRect();  // an arrow lying over the slide number
             return box.left < number.right && number.left < box.right && box.top < number.bottom && number.top < box.bottom;
         }).length;
-        slides.push({h, v, height: slide.scrollHeight, solutions: slide.innerText.split(SOLUTION).length - 1, covered,
+        // A box of code or printout that scrolls shows whole lines: one cut through its foot loses its underscores.
+        const cut = [...slide.querySelectorAll('.cm-scroller, .jp-OutputArea-output.jp-RenderedText')].filter((box) => {
+            if (!box.clientHeight || box.scrollHeight <= box.clientHeight + 1) return false;
+            const code = box.matches('.cm-scroller'), text = box.querySelector(code ? '.cm-content' : 'pre');
+            if (!text) return false;
+            const style = getComputedStyle(text), padding = code ? 2 * parseFloat(style.paddingTop) : 0;
+            const lines = (box.clientHeight - padding) / parseFloat(style.lineHeight);
+            return Math.abs(lines - Math.round(lines)) > 0.05;
+        }).length;
+        slides.push({h, v, height: slide.scrollHeight, solutions: slide.innerText.split(SOLUTION).length - 1, covered, cut,
                      text: slide.innerText.trim().replace(/\\s+/g, ' ').slice(0, 50)});
     }
     const collapsed = document.querySelectorAll('.jp-CodeCell .jp-InputPlaceholder').length;
@@ -412,6 +421,13 @@ def test_every_live_slide_fits_the_slide(live_slideshows):
               for name, shown in live_slideshows.items() if name != "seconds" for s in shown["slides"]
               if s["height"] > shown["room"]]
     assert not report, f"{len(report)} live slides overflow; {walked(live_slideshows)}:\n" + "\n".join(report)
+
+
+def test_live_boxes_that_scroll_show_whole_lines(live_slideshows):
+    report = [f"{name} slide {s['h']}.{s['v']}: {s['cut']} boxes ({s['text']!r})" for name, shown in live_slideshows.items()
+              if name != "seconds" for s in shown["slides"] if s["cut"]]
+    assert not report, (f"{len(report)} live slides show a line of code or printout cut through (set max-height to whole"
+                        f" lines); {walked(live_slideshows)}:\n" + "\n".join(report[:10]))
 
 
 def test_no_live_arrow_lies_over_the_slide_number(live_slideshows):

@@ -122,6 +122,32 @@ def test_the_combining_mark_test_sees_a_hat_and_a_bar():
     assert not combining_marks("x_hat : ∂L/∂p, Jᵀ, γ ⊙ x + β, é")  # é is one precomposed letter
 
 
+NUMBERED = re.compile(r"^\s*\d+[.)](\s|$)")
+
+
+def numbers_that_start_a_list(markdown: str) -> list[str]:
+    """Lines of running text that begin with "13)" or "2." after a line break: JupyterLab's Markdown reads each as
+    a numbered list ("(notebook" then a list item "13. and the hardware…"), though nbconvert may not."""
+    lines, found, fenced = markdown.split("\n"), [], False
+    for before, line in zip(lines, lines[1:]):
+        fenced = fenced != line.startswith("```")
+        if not fenced and NUMBERED.match(line) and before.strip() and not NUMBERED.match(before):
+            found.append(f"{before[-30:]!r} / {line[:30]!r}")
+    return found
+
+
+def test_no_line_of_running_text_starts_with_a_number_that_makes_a_list(notebook):
+    for cell in cells(notebook, "markdown"):
+        assert not numbers_that_start_a_list(source(cell)), numbers_that_start_a_list(source(cell))
+
+
+def test_a_number_at_a_line_start_is_caught_and_a_real_list_is_not():
+    assert numbers_that_start_a_list("memory (notebook\n  13) and the hardware")
+    assert numbers_that_start_a_list("in\n2. the second")
+    assert not numbers_that_start_a_list("Steps:\n\n1. one\n2. two\n3. three")
+    assert not numbers_that_start_a_list("(notebook 13) and\nthe hardware")
+
+
 def test_first_code_cell_only_imports(notebook):
     first = source(cells(notebook, "code")[0])
     statements = [line for line in first.splitlines() if line.strip() and not line.startswith("#")]
