@@ -545,6 +545,29 @@ def test_the_site_renders_with_the_network_cut(site, offline_browser):
         page.close()
 
 
+@pytest.mark.browser
+def test_a_narrow_window_keeps_the_sites_drawing_and_navigation_whole(site, offline_browser):
+    """At 800 px, notebook 14's drawing of a block keeps its lines (it scrolls sideways) and the previous and next
+    links keep apart from "Contents"."""
+    page, _ = open_offline(offline_browser, site / "14_tiny_gpt.html")
+    try:
+        page.set_viewport_size({"width": 800, "height": HEIGHT})
+        drawings = page.evaluate("""() => [...document.querySelectorAll('.jp-RenderedMarkdown pre')].map((pre) => ({
+            lines: pre.textContent.replace(/\\n$/, '').split('\\n').length,
+            shown: Math.round((pre.clientHeight - parseFloat(getComputedStyle(pre).paddingTop)
+                               - parseFloat(getComputedStyle(pre).paddingBottom)) / parseFloat(getComputedStyle(pre).lineHeight)),
+            scrolls: getComputedStyle(pre).overflowX}))""")
+        assert drawings, "no drawing in notebook 14's page: nothing measured"
+        assert all(d["shown"] == d["lines"] and d["scrolls"] == "auto" for d in drawings), drawings
+        gaps = page.evaluate("""() => [...document.querySelectorAll('nav.course-nav')].flatMap((nav) => {
+            const links = [...nav.children].map((a) => a.getBoundingClientRect());
+            return links.slice(1).map((box, i) => box.top >= links[i].bottom ? 99 : box.left - links[i].right);
+        })""")
+        assert gaps and min(gaps) >= 8, f"links of the navigation touch: gaps {gaps} px"
+    finally:
+        page.close()
+
+
 # Every slide of a deck shown in turn (figures fitted, formulas typeset): its height, and each figure's
 # size on the slide, its stored pixels and its margins left and right.
 MEASURE = """async () => {
