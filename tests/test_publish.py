@@ -360,6 +360,7 @@ def test_notebook_paths_refuse_what_is_not_a_course_notebook(tmp_path):
 def test_the_index_needs_the_readme_notebook_map():
     page = publish.index_markdown("# Course\n\nIntro.\n\n## Two commands\n\nx\n\n## The notebooks\n\n| a |\n\n## Layout\n")
     assert page.startswith("# Course\n\nIntro.") and "| a |" in page and "Layout" not in page
+    assert "## Run the notebooks yourself" in page and "`make lab`" in page, "a reader learns how to run them"
     with pytest.raises(publish.PublishError, match="The notebooks"):
         publish.index_markdown("# Course\n\nNo map.\n")
 

@@ -276,14 +276,26 @@ def _nav(names: list[str], titles: list[str], index: int) -> str:
     return f'<nav class="course-nav">{previous}<a href="index.html">Contents</a>{following}</nav>'
 
 
+# What a reader of the site needs to go from reading to running: the site shows the notebooks as stored.
+RUN_IT_YOURSELF = """## Run the notebooks yourself
+
+These pages show each notebook as it was last run: its code, its outputs and its figures. To run the
+cells, drag the sliders, watch training and answer the exercises, open the course's folder (the one this
+site was built from) and run `make lab`: it needs Python ≥ 3.10 and `make`, installs what it uses into
+`.venv/` and opens JupyterLab on the notebooks. The folder's `README.md` says the rest: student copies
+without the solutions, the slides, the GPU.
+"""
+
+
 def index_markdown(readme: str) -> str:
-    """The site's front page from the README: its title and introduction, and the notebook map."""
+    """The site's front page from the README: its title and introduction, how to run the notebooks, and the
+    notebook map."""
     sections = re.split(r"^(?=## )", readme, flags=re.M)
     introduction = sections[0]
     notebook_map = next((s for s in sections if s.startswith("## The notebooks")), None)
     if notebook_map is None:
         raise PublishError("README.md has no '## The notebooks' section to build the site's index from")
-    return introduction.rstrip() + "\n\n" + notebook_map.strip() + "\n"
+    return introduction.rstrip() + "\n\n" + RUN_IT_YOURSELF + "\n" + notebook_map.strip() + "\n"
 
 
 def build_site(notebooks: list[pathlib.Path] | None = None, out: pathlib.Path = BUILD / "site",
