@@ -216,6 +216,8 @@ def test_rise_slideshow_shows_a_slide_with_rendered_formulas(lab_page, live_lab,
         lab_page.evaluate("(command) => window.jupyterapp.commands.execute(command)", command)
         iframe = lab_page.wait_for_selector('.jp-MainAreaWidget iframe[src*="/rise/"]', state="attached")
         frame = iframe.content_frame()
+        # The frame exists as about:blank until its first navigation commits (one full `make test` read it then).
+        frame.wait_for_url(re.compile(r"/rise/"), wait_until="commit")
     else:  # "Open as Reveal Slideshow": a new browser tab
         with context.expect_page(timeout=TIMEOUT_MS) as new_page:
             lab_page.evaluate("(command) => window.jupyterapp.commands.execute(command)", command)
