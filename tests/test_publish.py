@@ -617,14 +617,12 @@ MEASURE = """async () => {
         let opened = null;
         if (folds.length && figures.length) {
             const toggled = () => Promise.all(folds.map(fold => new Promise(done => fold.addEventListener('toggle', done, {once: true}))));
-            let waiting = toggled();
+            const waiting = toggled();
             folds.forEach(fold => { fold.open = true; });
             await waiting;
             await new Promise(done => requestAnimationFrame(() => done(true)));
             opened = slide.scrollHeight;
-            waiting = toggled();
-            folds.forEach(fold => { fold.open = false; });
-            await waiting;
+            folds.forEach(fold => { fold.open = false; });  // not waited for: its refit finds another slide shown
         }
         slides.push({h, v, height, opened, text: slide.innerText.trim().slice(0, 60), figures, labels, wrapped, blocks});
     }
