@@ -831,3 +831,30 @@ def test_a_right_answer_is_right_in_every_natural_form(capsys, check, answer):
 def test_a_right_value_is_right_in_every_natural_form(capsys, check, answer):
     out = run(capsys, check, answer(data.sentence_embeddings()))
     assert "❌" not in out and "⏳" not in out and out.startswith("✅ Correct"), out
+
+
+# ---------------------------------------------------------------- words in any case, with spaces around them
+
+
+@pytest.mark.parametrize("check, answer", [
+    (exercises.check_best_key_for_go, " Park"),
+    (exercises.check_best_key_for_go, "PARK"),
+    (exercises.check_outdoor_words, ["Go", "park "]),
+    (exercises.check_top_tokens_for_go, ["Park", "PLAY", " go"]),
+    (exercises.check_top_book, "how computers learned "),
+], ids=["best key, leading space", "best key, capitals", "outdoor words", "top 3", "top book"])
+def test_a_right_word_is_right_whatever_its_case_and_spaces(capsys, check, answer):
+    assert run(capsys, check, answer).startswith("✅ Correct")
+
+
+def test_a_word_that_is_no_token_is_still_told_so(capsys):
+    assert_wrong(run(capsys, exercises.check_best_key_for_go, "parks"), "'parks' is not a token")
+
+
+def test_top_book_judges_a_query_of_none(capsys):
+    """None is an answer (a function that returned nothing), not "no query given"."""
+    exercises.check_top_book("How Computers Learned", None)
+    out = verdict(capsys)
+    assert "❌ Not yet: query_two — expected a query of shape (6,), got None" in out, out
+    exercises.check_top_book("How Computers Learned")
+    assert verdict(capsys).startswith("✅ Correct: top_book"), "without a query, only the title is judged"

@@ -329,3 +329,44 @@ def test_a_right_answer_is_right_in_every_natural_form(capsys, check, answer):
 ], ids=["int array", "bool times float", "tuple of tuples", "list of NumPy and Python numbers"])
 def test_reversal_w_q_right_in_more_forms(capsys, answer):
     assert run(capsys, exercises.check_reversal_w_q, answer).startswith("✅ Correct")
+
+
+def test_padding_mask_refuses_the_library_function_itself_and_wrapped(capsys):
+    import functools
+    for shortcut in (padding_mask, functools.partial(padding_mask)):
+        assert_wrong(run(capsys, exercises.check_padding_mask, shortcut), "course_lib's `padding_mask` itself")
+
+
+def test_a_library_function_wrapped_in_partial_is_the_shortcut(capsys):
+    import functools
+
+    from course_lib import split_heads
+    assert_wrong(run(capsys, exercises.check_split_heads, functools.partial(split_heads)),
+                 "course_lib's `split_heads` itself")
+
+
+@pytest.mark.parametrize("dtype, says", [(int, "softmax refuses a mask of whole numbers"),
+                                         (float, "softmax adds a floating mask to the scores")])
+def test_padding_mask_of_numbers_says_what_softmax_does_with_it(capsys, dtype, says):
+    out = run(capsys, exercises.check_padding_mask,
+              lambda lengths, t: (np.arange(t) < np.asarray(lengths)[:, None, None]).astype(dtype))
+    assert_wrong(out, "the right 0/1 values", says)
+
+
+def test_a_right_answer_computed_in_float32_and_returned_as_lists_is_right(capsys):
+    """The learner computed in float32 and handed back .tolist(): right to float32's precision, and told so."""
+    def causal(x, w_q, w_k, w_v):
+        x, w_q, w_k, w_v = (np.asarray(a, dtype=np.float32) for a in (x, w_q, w_k, w_v))
+        out, weights = scaled_dot_product_attention(x @ w_q, x @ w_k, x @ w_v, causal_mask(x.shape[-2]))
+        return out.tolist(), weights.astype(np.float64)
+
+    out = run(capsys, exercises.check_causal_self_attention, causal)
+    assert out.startswith("✅ Correct") and "to float32's precision" in out, out
+
+
+def test_a_float64_answer_off_in_the_sixth_digit_is_not_taken_for_float32(capsys):
+    def off(x, w_q, w_k, w_v):
+        out, weights = scaled_dot_product_attention(x @ w_q, x @ w_k, x @ w_v, causal_mask(x.shape[-2]))
+        return out * (1 + 3e-5), weights
+
+    assert_wrong(run(capsys, exercises.check_causal_self_attention, off), "`out` differs")

@@ -13,7 +13,7 @@ import numpy
 from .. import attention, backend, data
 from ..backend import to_numpy
 from .verdict import (
-    CORRECT, NOT_ATTEMPTED, REPLACE_DOTS, WRONG, Forbidden, Mistake, as_numpy, as_strings,
+    CORRECT, NOT_ATTEMPTED, REPLACE_DOTS, WRONG, Forbidden, Mistake, as_name, as_numpy, as_strings,
     check_array, check_function, check_pick, judge_prediction, never_raises, read_answer, report,
 )
 
@@ -94,6 +94,7 @@ def check_outdoor_words(outdoor_words: Any) -> None:
                         hint="the answer is tokens of the sentence, such as 'like', collected in a list")
     if words is None:
         return
+    words = [as_name(word, data.TOKENS) for word in words]  # "Park" and " park" are the token 'park'
     if words == expected:
         report(CORRECT, name, f"{expected!r}")
         return
@@ -670,6 +671,7 @@ def _check_top_tokens(got: Any, query: str) -> None:
                          hint="a position j becomes its token with data.TOKENS[j]")
     if tokens is None:
         return
+    tokens = [as_name(token, data.TOKENS) for token in tokens]  # "Park" and " park" are the token 'park'
     if tokens == expected:
         report(CORRECT, name, f"{expected!r}")
     elif len(tokens) != 3:
@@ -732,12 +734,15 @@ def check_hard_lookup(func: Callable[..., Any]) -> None:
         hint="score every card against the query, find the position of the best score, return that book's value")
 
 
+_NOT_GIVEN = object()  # check_top_book called without its query: None is an answer (a function that returned nothing)
+
+
 @never_raises
-def check_top_book(top_book: Any, query_two: Any = None) -> None:
+def check_top_book(top_book: Any, query_two: Any = _NOT_GIVEN) -> None:
     """08: the title of the book that gets the largest weight for the query asking for machine learning AND history;
     with ``query_two`` given, also that query (any positive multiple of data.topic_query(both topics))."""
     titles, keys, values = data.catalogue()
-    if query_two is not None:
+    if query_two is not _NOT_GIVEN:
         _check_two_topic_query(query_two)
 
     def best(*topics: str) -> tuple[str, Any]:

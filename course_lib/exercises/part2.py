@@ -10,7 +10,7 @@ import numpy
 from .. import attention, backend, data
 from ..backend import to_numpy
 from .verdict import (
-    CORRECT, FAILED, NOT_ATTEMPTED, REPLACE_DOTS, WRONG, Forbidden, Mistake, as_numpy, call_learner,
+    CORRECT, FAILED, NOT_ATTEMPTED, REPLACE_DOTS, WRONG, Forbidden, Mistake, _kind, as_numpy, call_learner,
     check_function, copies, never_raises, report,
 )
 
@@ -97,7 +97,11 @@ def check_padding_mask(func: Callable[..., Any]) -> None:
     forbid = Forbidden("for the mask built from a comparison of positions with lengths", library=["padding_mask"])
     if func is Ellipsis or not callable(func):
         report(NOT_ATTEMPTED if func is Ellipsis else WRONG, name,
-               REPLACE_DOTS if func is Ellipsis else f"expected a function, got {func!r}")
+               REPLACE_DOTS if func is Ellipsis else f"expected a function, got {_kind(func)}")
+        return
+    used = forbid.static_use(func)  # course_lib's padding_mask itself, or wrapped in functools.partial
+    if used:
+        report(WRONG, name, forbid.refusal(used))
         return
     cases = [(backend.asarray([9, 5]), 9), (backend.asarray([0, 3, 3]), 4), (backend.asarray([2]), 2)]
     for number, (lengths, t) in enumerate(cases, start=1):
@@ -134,8 +138,9 @@ def _mask_mistake(got: numpy.ndarray, expected: numpy.ndarray, lengths: Any, t: 
         return None
     if got.dtype != numpy.bool_:
         if numpy.array_equal(got, expected.astype(got.dtype)):
-            return (f"the right 0/1 values, but dtype {got.dtype}: a mask must be boolean (True/False); softmax "
-                    "adds a floating mask to the scores instead of hiding keys")
+            why = ("softmax adds a floating mask to the scores instead of hiding keys" if got.dtype.kind in "fc"
+                   else "softmax refuses a mask of whole numbers")
+            return f"the right 0/1 values, but dtype {got.dtype}: a mask must be boolean (True/False); {why}"
         return f"expected a boolean array (True/False), got dtype {got.dtype}"
     if numpy.array_equal(got, ~expected):
         return "True marks the padding here; in this course (and torch's scaled_dot_product_attention) True = may attend"
