@@ -326,7 +326,7 @@ def test_softmax_temperature(capsys):
 @pytest.mark.parametrize("mistake, says", [
     (lambda x, t: softmax(x * t), "a multiplication by the temperature"),
     (lambda x, t: softmax(x) / t, "after the softmax"),
-    (lambda x, t: softmax(x), "the temperature has no effect on your result"),
+    (lambda x, t: softmax(x), "the temperature changes nothing in your result"),
 ])
 def test_softmax_temperature_names_mistakes(capsys, mistake, says):
     assert_wrong(run(capsys, exercises.check_softmax_temperature, mistake), "this looks like ", says)
@@ -858,3 +858,27 @@ def test_top_book_judges_a_query_of_none(capsys):
     assert "❌ Not yet: query_two — expected a query of shape (6,), got None" in out, out
     exercises.check_top_book("How Computers Learned")
     assert verdict(capsys).startswith("✅ Correct: top_book"), "without a query, only the title is judged"
+
+
+@pytest.mark.parametrize("lookup, says", [
+    (lambda q, keys, values: values[np.argmax((keys @ q) / (np.linalg.norm(keys, axis=1) * np.linalg.norm(q)))],
+     "the card with the best cosine"),
+    (lambda q, keys, values: values[numpy.argmin(numpy.linalg.norm(keys - q, axis=1))], "the card nearest to the query"),
+    (lambda q, keys, values: int(numpy.argmax(keys @ q)), "the position of the best card"),
+])
+def test_hard_lookup_tells_the_dot_product_from_the_cosine_and_the_distance(capsys, lookup, says):
+    """A long card wins the dot product, which the exercise asks for (it passed as right before test input 5)."""
+    assert_wrong(run(capsys, exercises.check_hard_lookup, lookup), "this looks like ", says)
+
+
+def test_softmax_jacobian_refuses_the_notebooks_finite_differences_and_names_a_1d_outer_product(capsys):
+    namespace = {"np": numpy, "softmax": softmax, "__name__": "__main__"}
+    exec("def jacobian_by_finite_differences(s, h=1e-5):\n"
+         "    return np.stack([(softmax(s + h * e) - softmax(s - h * e)) / (2 * h) for e in np.eye(len(s))], axis=1)\n"
+         "def mine(s):\n"
+         "    return jacobian_by_finite_differences(s)\n", namespace)
+    for answer in (namespace["jacobian_by_finite_differences"], namespace["mine"]):
+        assert_wrong(run(capsys, exercises.check_softmax_jacobian, answer),
+                     "the notebook's `jacobian_by_finite_differences`", "in closed form")
+    assert_wrong(run(capsys, exercises.check_softmax_jacobian, lambda s: numpy.diag(softmax(s)) - softmax(s) @ softmax(s).T),
+                 "p @ p.T with a 1-D p")

@@ -370,3 +370,13 @@ def test_a_float64_answer_off_in_the_sixth_digit_is_not_taken_for_float32(capsys
         return out * (1 + 3e-5), weights
 
     assert_wrong(run(capsys, exercises.check_causal_self_attention, off), "`out` differs")
+
+
+def test_causal_attention_with_the_right_weights_is_pointed_at_the_values(capsys):
+    def wrong_values(x, w_q, w_k, w_v):
+        out, weights = scaled_dot_product_attention(x @ w_q, x @ w_k, x @ w_v, causal_mask(x.shape[-2]))
+        return weights @ (x @ w_k), weights  # values from W_k
+
+    out = run(capsys, exercises.check_causal_self_attention, wrong_values)
+    assert_wrong(out, "`out` differs", "Hint: your weights are right: out is those weights applied to the values")
+    assert "smallest test input" not in out

@@ -71,7 +71,8 @@ def check_layer_norm_backward(func: Callable[..., Any]) -> None:
     check_function(
         func, layers.layer_norm_backward, _layer_norm_cases(), name=name,
         returns=("grad_x", "grad_gamma", "grad_beta"),
-        forbid=Forbidden("for the three gradients written out from the formula, not measured",
+        forbid=Forbidden("for the three gradients written out from the formula, not taken from course_lib or "
+                         "measured by finite differences",
                          library=["numerical_gradient"], names=["layer_norm_backward"]),
         mistakes=[
             Mistake("grad_x as if x̂ = (x − mean)/σ had a fixed mean and σ: g/σ alone; moving x_i also moves the "

@@ -287,8 +287,8 @@ def check_scores_shape(scores_shape: Any) -> None:
     if shape == expected:
         report(CORRECT, name, f"{expected!r}")
         return
-    hint = ("(..., T_q, d_k) @ (..., d_k, T_k) -> (..., T_q, T_k): the batch size stays in front, "
-            "then one row per query and one column per key; d_k is summed over and disappears")
+    hint = ("a matrix product keeps the axes in front, then the rows of its left factor and the columns of its "
+            "right factor; the axis the two share is summed over and disappears. Which factor is kᵀ?")
     if shape is None:
         shown = repr(scores_shape)
         if hasattr(scores_shape, "shape") and hasattr(scores_shape, "dtype"):  # an array, such as the scores themselves
@@ -449,7 +449,12 @@ def check_softmax_jacobian(func: Callable[..., Any]) -> None:
                     lambda s: -(softmax(s)[:, None] * softmax(s)[None, :])),
             Mistake("the formula applied to the scores s instead of the probabilities p = softmax(s)",
                     lambda s: diag(s) - s[:, None] * s[None, :]),
+            Mistake("p @ p.T with a 1-D p: .T leaves a vector as it is, so that is one number, p·p, not the (n, n) "
+                    "matrix of the products p_i p_j", lambda s: diag(softmax(s)) - softmax(s) @ softmax(s)),
         ],
+        forbid=Forbidden("for the Jacobian in closed form, from its formula, not measured by finite differences",
+                         library=["numerical_gradient", "softmax_backward"], names=["numerical_gradient"],
+                         functions=["jacobian_by_finite_differences"]),
         hint="entry [i, j] is ∂p_i/∂s_j: work out the diagonal (i = j) and the off-diagonal (i ≠ j) cases")
 
 
@@ -517,8 +522,9 @@ def check_softmax_temperature(func: Callable[..., Any]) -> None:
                     lambda x, t: softmax(x * t)),
             Mistake("the temperature applied after the softmax; it changes the scores, before",
                     lambda x, t: softmax(x) / t),
-            Mistake("the plain softmax: the temperature has no effect on your result (dividing the exponentials by "
-                    "it cancels in the normalisation); it divides the scores", lambda x, t: softmax(x)),
+            Mistake("the plain softmax: the temperature changes nothing in your result (subtracting it from the "
+                    "scores, or dividing the exponentials by it, cancels in the normalisation); it divides the scores",
+                    lambda x, t: softmax(x)),
         ],
         hint="the temperature changes the scores before the softmax: small temperature sharpens, large flattens")
 
@@ -712,9 +718,16 @@ def check_hard_lookup(func: Callable[..., Any]) -> None:
     cases = [(data.topic_query(*topics), keys, values)
              for topics in (("machine learning",), ("cooking",), ("history", "music"))]
     cases.append(tuple(backend.asarray(rng.normal(size=shape)) for shape in ((4,), (7, 4), (7, 3))))
+    # a long card (row 1) wins the dot product; the card pointing the query's way (row 0) wins the cosine, and the
+    # card closest to the query (row 3) the distance
+    cases.append((backend.asarray([1.0, 0.0]), backend.asarray([[0.5, 0.0], [3.0, 2.0], [0.0, 1.0], [1.0, 0.3]]),
+                  backend.asarray([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 1.0, 1.0]])))
 
     def scores(query: Any, keys: Any) -> Any:
         return attention.attention_scores(query[None, :], keys)[0]  # (n_books,)
+
+    def norms(a: Any) -> Any:
+        return numpy.linalg.norm(to_numpy(a), axis=-1)
 
     def reference(query: Any, keys: Any, values: Any) -> Any:
         return values[int(numpy.argmax(to_numpy(scores(query, keys))))]  # (d_v,)
@@ -730,6 +743,15 @@ def check_hard_lookup(func: Callable[..., Any]) -> None:
                     lambda query, keys, values: attention.scaled_dot_product_attention(query[None, :], keys,
                                                                                         values)[0][0]),
             Mistake("every book's value, not one book's", lambda query, keys, values: values),
+            Mistake("the position of the best card; the lookup returns what is on it, that book's value row",
+                    lambda query, keys, values: int(numpy.argmax(to_numpy(scores(query, keys))))),
+            Mistake("the card with the best cosine (the dot product divided by the lengths): a hard lookup scores "
+                    "each card by its dot product with the query, and a long card can win it (notebook 01's "
+                    "length trap)", lambda query, keys, values: values[int(numpy.argmax(
+                        to_numpy(scores(query, keys)) / (norms(keys) * norms(query))))]),
+            Mistake("the card nearest to the query (the smallest distance): a hard lookup scores each card by its "
+                    "dot product with the query", lambda query, keys, values: values[int(numpy.argmin(
+                        norms(keys - query[None, :])))]),
         ],
         hint="score every card against the query, find the position of the best score, return that book's value")
 

@@ -82,8 +82,9 @@ def check_causal_self_attention(func: Callable[..., Any]) -> None:
             Mistake("the queries, keys or values not all taken from x with their own matrix",
                     lambda x, w_q, w_k, w_v: sdpa(x @ w_q, x @ w_q, x @ w_v, causal=True)),
         ],
-        hint="row i of the weights may be non-zero only on keys 0..i, and each row must still sum to 1; "
-             "row 0 of the smallest test input shows the most")
+        hint={"out": "your weights are right: out is those weights applied to the values, x W_v",
+              "": "row i of the weights may be non-zero only on keys 0..i, and each row must still sum to 1; before "
+                  "the mask the scores are notebook 07's, the queries against the keys, scaled by 1/√d_k"})
 
 
 @never_raises

@@ -241,9 +241,9 @@ def check_online_softmax_update(func: Callable[..., Any]) -> None:
                     lambda *a: variant(*a, block_max=True)),
             Mistake("acc divided by l at each step: keep acc a sum, exp(score − m) · v, and divide once, after the "
                     "last block", normalised),
-            Mistake("NaN for a query that has seen no key yet: with m_new = −inf, exp(score − m_new) is exp(−inf − "
-                    "(−inf)) = NaN; use 0 in place of an m_new of −inf (as course_lib's softmax does for a fully "
-                    "masked row)", naive),
+            Mistake("NaN for a query that has seen no key yet: with m_new = −inf, both exp(score − m_new) and the "
+                    "rescale exp(m − m_new) are exp(−inf − (−inf)) = NaN; use 0 in place of an m_new of −inf in "
+                    "both (as course_lib's softmax does for a fully masked row)", naive),
         ],
         hint="after the update, for the m you return, l must be the sum of exp(score − m) and acc the sum of "
              "exp(score − m) · v over every key seen so far, this block included; the two-block example above the "

@@ -588,13 +588,15 @@ class Forbidden:
     run time: while the learner's function runs, those names point to wires that record a call made from
     outside course_lib). ``when`` may narrow a name to some calls, e.g. only with ``causal=True``.
     ``operators`` ("@") and ``names`` (e.g. "einsum", "dot") are read from the compiled code of the
-    learner's function and of the notebook functions it calls.
+    learner's function and of the notebook functions it calls. ``functions`` names the notebook's own functions
+    that the answer may neither be nor call (notebook 04's ``jacobian_by_finite_differences``).
     """
 
     def __init__(self, asks: str, *, library: Sequence[str] = (), names: Sequence[str] = (),
-                 operators: Sequence[str] = (), when: dict[str, Callable[[tuple, dict], bool]] | None = None):
+                 operators: Sequence[str] = (), when: dict[str, Callable[[tuple, dict], bool]] | None = None,
+                 functions: Sequence[str] = ()):
         self.asks, self.library, self.names, self.operators = asks, tuple(library), tuple(names), tuple(operators)
-        self.when = when or {}
+        self.when, self.functions = when or {}, tuple(functions)
 
     def refusal(self, used: str) -> str:
         return f"it uses {used}; this exercise asks {self.asks}"
@@ -619,12 +621,16 @@ class Forbidden:
                          and name not in func.grader_helpers]
                 if named:
                     return f"course_lib's `{named[0]}`"
+            if code.co_name in self.functions:
+                return f"the notebook's `{code.co_name}`"
             for instruction in dis.get_instructions(code):
                 if "@" in self.operators and _is_matmul(instruction):
                     return "the @ operator"
             for attr in code.co_names:
                 if attr in self.names:
                     return f"`{attr}`"
+                if attr in self.functions:
+                    return f"the notebook's `{attr}`"
         return None
 
     @contextlib.contextmanager
