@@ -362,3 +362,12 @@ def test_induction_circuit_odd_answers_get_a_verdict(capsys, answer):
     assert_a_verdict(verdict(capsys))
     exercises.check_induction_circuit((0, 0), answer, ONE_HEAD)
     assert_a_verdict(verdict(capsys))
+
+
+def test_causal_block_names_the_residual_added_to_the_normalised_stream(capsys):
+    def block_on_norm(x, gamma, beta, w_q, w_k, w_v, w_o):
+        h = layers.layer_norm(x, gamma, beta)
+        return h + causal_block(x, gamma, beta, w_q, w_k, w_v, w_o) - x
+
+    assert_wrong(run(capsys, exercises.check_causal_block, block_on_norm), "this looks like ",
+                 "the residual added to layer_norm(x)")

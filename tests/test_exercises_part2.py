@@ -380,3 +380,32 @@ def test_causal_attention_with_the_right_weights_is_pointed_at_the_values(capsys
     out = run(capsys, exercises.check_causal_self_attention, wrong_values)
     assert_wrong(out, "`out` differs", "Hint: your weights are right: out is those weights applied to the values")
     assert "smallest test input" not in out
+
+
+def _heads_unscaled(x, w_q, w_k, w_v, w_o, n_heads):
+    out, weights = scaled_dot_product_attention(*(split_heads(x @ w, n_heads) for w in (w_q, w_k, w_v)), scale=1.0)
+    return merge_heads(out) @ w_o, weights
+
+
+def _heads_split_by_reshape(x, w_q, w_k, w_v, w_o, n_heads):
+    t, d = x.shape
+    out, weights = scaled_dot_product_attention(*((x @ w).reshape(n_heads, t, d // n_heads) for w in (w_q, w_k, w_v)))
+    return merge_heads(out) @ w_o, weights
+
+
+@pytest.mark.parametrize("answer, says", [
+    (_heads_unscaled, "heads without the 1/√d_head scaling"),
+    (_heads_split_by_reshape, "heads split by a plain reshape to (n_heads, T, d_head)"),
+])
+def test_multi_head_attention_names_the_unscaled_heads_and_the_plain_split(capsys, answer, says):
+    assert_wrong(run(capsys, exercises.check_multi_head_attention, answer), "this looks like ", says)
+
+
+@pytest.mark.parametrize("answer, says", [
+    (lambda y, x, w_q, w_k, w_v: scaled_dot_product_attention(y @ w_q, y @ w_k, x @ w_v), "keys taken from the decoder y"),
+    (lambda y, x, w_q, w_k, w_v: tuple(a if i == 0 else a.T for i, a in
+                                       enumerate(scaled_dot_product_attention(y @ w_q, x @ w_k, x @ w_v))),
+     "the weights returned transposed"),
+])
+def test_cross_attention_names_keys_from_the_decoder_and_transposed_weights(capsys, answer, says):
+    assert_wrong(run(capsys, exercises.check_cross_attention, answer), "this looks like ", says)

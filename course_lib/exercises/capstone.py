@@ -138,6 +138,9 @@ def check_causal_block(func: Callable[..., Any]) -> None:
                     "x + attention(layer_norm(x))", lambda *a: _block(*a, residual=False)),
             Mistake("post-norm: layer_norm applied after the residual sum (the 2017 transformer); GPT-2 normalises "
                     "the block's input, x + attention(layer_norm(x))", lambda *a: _block(*a, pre_norm=False)),
+            Mistake("the residual added to layer_norm(x): the stream that carries on is x itself; layer norm only "
+                    "feeds attention", lambda x, gamma, beta, *w: layers.layer_norm(x, gamma, beta)
+                    + _block(x, gamma, beta, *w, residual=False)),
             Mistake("no layer norm: attention reads layer_norm(x), not x", lambda *a: _block(*a, norm=False)),
             Mistake("not causal: position i may see only positions 0..i (causal=True)",
                     lambda *a: _block(*a, causal=False)),

@@ -179,6 +179,11 @@ def check_cross_attention(func: Callable[..., Any]) -> None:
                     lambda y, x, w_q, w_k, w_v: sdpa(y @ w_q, x @ w_k, y @ w_v)),
             Mistake("cross-attention without the 1/√d_k scaling of the scores",
                     lambda y, x, w_q, w_k, w_v: sdpa(y @ w_q, x @ w_k, x @ w_v, scale=1.0)),
+            Mistake("keys taken from the decoder y: the keys and the values both belong to the encoder x, the side "
+                    "being looked up", lambda y, x, w_q, w_k, w_v: sdpa(y @ w_q, y @ w_k, x @ w_v)),
+            Mistake("the weights returned transposed, (T_k, T_q): row i must be decoder state i's weights over the "
+                    "encoder states", lambda y, x, w_q, w_k, w_v: (sdpa(y @ w_q, x @ w_k, x @ w_v)[0],
+                                                                   sdpa(y @ w_q, x @ w_k, x @ w_v)[1].T)),
         ],
         hint="who asks and who answers: the weights need one row per decoder state and one column per "
              "encoder state, (T_q, T_k)")
@@ -294,6 +299,16 @@ def check_multi_head_attention(func: Callable[..., Any]) -> None:
         out, weights = heads(x, w_q, w_k, w_v, n_heads)
         return merge(out), weights
 
+    def unscaled(x: Any, w_q: Any, w_k: Any, w_v: Any, w_o: Any, n_heads: int) -> tuple[Any, Any]:
+        out, weights = heads(x, w_q, w_k, w_v, n_heads, scale=1.0)
+        return merge(out) @ w_o, weights
+
+    def plain_split(x: Any, w_q: Any, w_k: Any, w_v: Any, w_o: Any, n_heads: int) -> tuple[Any, Any]:
+        t, d_head = x.shape[0], x.shape[1] // n_heads
+        cut = [xp.reshape(x @ w, (n_heads, t, d_head)) for w in (w_q, w_k, w_v)]  # runs of tokens, not features
+        out, weights = sdpa(*cut)
+        return merge(out) @ w_o, weights
+
     check_function(
         func, reference, cases, name="my_multi_head_attention()", returns=("out", "weights"),
         forbid=Forbidden("for multi-head attention assembled from its steps (split_heads, "
@@ -306,6 +321,10 @@ def check_multi_head_attention(func: Callable[..., Any]) -> None:
             Mistake("heads merged by a plain reshape of (n_heads, T, d_head): that mixes up tokens; the head axis "
                     "must move back next to the features first", plain_merge),
             Mistake("the merged heads without the output projection W_o", no_w_o),
+            Mistake("heads without the 1/√d_head scaling of their scores", unscaled),
+            Mistake("heads split by a plain reshape to (n_heads, T, d_head): a head then gets runs of consecutive "
+                    "tokens' features, not its own slice of every token's features; split the features, then "
+                    "move the head axis to the front", plain_split),
         ],
         hint="project, split into heads, attend in every head, merge, project with W_o; "
              "the weights are (n_heads, T, T)")
