@@ -616,8 +616,7 @@ MEASURE = """async () => {
         const folds = [...slide.querySelectorAll('details.course-folded-code')];
         let opened = null;
         if (folds.length && figures.length) {
-            const toggled = () => Promise.all(folds.map(fold => new Promise(done => fold.addEventListener('toggle', done, {once: true}))));
-            const waiting = toggled();
+            const waiting = Promise.all(folds.map(fold => new Promise(done => fold.addEventListener('toggle', done, {once: true}))));
             folds.forEach(fold => { fold.open = true; });
             await waiting;
             await new Promise(done => requestAnimationFrame(() => done(true)));
