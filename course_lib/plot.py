@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import re
 import sys
 
 import matplotlib
@@ -22,7 +23,7 @@ import numpy
 
 from .backend import to_numpy
 
-__all__ = ["heatmap", "weight_lines", "weight_bars", "STYLE", "MIN_FONT_PT", "use_style"]
+__all__ = ["heatmap", "weight_lines", "weight_bars", "describe_figure", "STYLE", "MIN_FONT_PT", "use_style"]
 
 CMAP = "viridis"  # perceptually uniform and colour-blind-safe
 
@@ -53,6 +54,10 @@ def use_style() -> None:
     shell = get_ipython()
     if shell is None:
         return
+    # Every figure shown carries a text description (``describe_figure``) in its output's metadata, the
+    # ``alt`` that the course's slides and site give its picture. Registered by the class's name: a kernel
+    # that never draws never imports matplotlib.figure for it.
+    shell.display_formatter.mimebundle_formatter.for_type_by_name("matplotlib.figure", "Figure", _described)
     if "matplotlib.pyplot" not in sys.modules:
         # pyplot not loaded yet (loading it takes most of a second, which a kernel that never draws, such
         # as the grader's, need not spend): the inline backend reads its formats when pyplot loads it.
@@ -68,7 +73,100 @@ def use_style() -> None:
         set_matplotlib_formats("retina")
 
 
-use_style()
+
+def _quoted(texts: Sequence[str], most: int = 12) -> str:
+    shown = [f"“{text}”" for text in texts[:most]]
+    return ", ".join(shown) + (f" and {len(texts) - most} more" if len(texts) > most else "")
+
+
+def _words(labels: Sequence[Any]) -> list[str]:
+    """The texts of tick labels where they are words (tokens), not numbers; [] for a numeric axis."""
+    texts = [label.get_text().strip() for label in labels]
+    texts = [text for text in texts if text]
+    numeric = re.compile(r"^[−+-]?[\d.,]+(e[−+-]?\d+)?%?$|^\$.*\$$")
+    return [] if not texts or all(numeric.match(text) for text in texts) else texts
+
+
+def _panel(ax: Any, seen: dict[str, tuple[int, str]], number: int) -> str:
+    """Panel ``number`` in words; ``seen`` maps the tick words already given (joined) to the panel and axis
+    that gave them, so that a figure names them once."""
+    from matplotlib.container import BarContainer
+
+    kinds = []
+    if ax.images:
+        kinds.append("heatmap")
+    if any(isinstance(c, BarContainer) for c in ax.containers):
+        kinds.append("bar chart")
+    if [line for line in ax.lines if len(line.get_xdata()) > 2]:
+        kinds.append("line plot")
+    elif ax.lines and not kinds:
+        kinds.append("lines")
+    if any(type(c).__name__ == "PathCollection" for c in ax.collections):
+        kinds.append("scatter plot")
+    if (any(type(c).__name__ == "Quiver" for c in ax.collections)
+            or any(type(p).__name__ in ("FancyArrow", "FancyArrowPatch") for p in ax.patches)
+            or any(getattr(t, "arrow_patch", None) is not None for t in ax.texts)):
+        kinds.append("arrows")
+    parts = [" with ".join(kinds) if kinds else "panel"]
+    if ax.get_title():
+        parts[0] += f" “{ax.get_title()}”"
+    for name, axis, label in (("x", ax.xaxis, ax.get_xlabel()), ("y", ax.yaxis, ax.get_ylabel())):
+        words = _words(axis.get_ticklabels()) if ax.axison else []
+        if words:
+            key = "\0".join(words)
+            if key not in seen:
+                words_text = _quoted(words)
+            elif seen[key][0] == number:
+                words_text = f"the words of its {seen[key][1]} axis"
+            else:
+                words_text = f"the words of panel {seen[key][0]}"
+            seen.setdefault(key, (number, name))
+        if label or words:
+            parts.append(f"{name} axis" + (f" “{label}”" if label else "") + (f": {words_text}" if words else ""))
+    legend = ax.get_legend()
+    if legend is not None:
+        parts.append("legend " + _quoted([t.get_text() for t in legend.get_texts()]))
+    # words drawn on the panel, a diagram's labels (a heatmap's numbers in its cells left out)
+    words = [] if ax.images else [t.get_text().strip() for t in ax.texts if t.get_visible() and t.get_text().strip()]
+    if words:
+        parts.append("labels " + _quoted(words))
+    return ", ".join(parts)
+
+
+def describe_figure(fig: Any, most: int = 700) -> str:
+    """A figure in words, for readers who do not see it: its title, and each panel's kind (heatmap, bar
+    chart, line plot, …), title, axis labels, the words on its ticks (tokens), its legend and colour bar.
+    What the figure is of, not what it shows: the prose around it says that. At most ``most`` characters.
+    Formulas stay in the figure's TeX (``$\\sqrt{d_k}$``). The course's kernels store it with every figure shown."""
+    panels, colour_bars, seen = [], [], {}
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        if ax.get_label() == "<colorbar>":
+            colour_bars.append(ax.get_ylabel() or ax.get_xlabel())
+        elif ax.axison or ax.has_data() or ax.texts:
+            panels.append(_panel(ax, seen, len(panels) + 1))
+    title = fig.get_suptitle()
+    text = "Figure" + (f" “{title}”" if title else "")
+    if len(panels) == 1:
+        text += ": " + panels[0]
+    elif panels:
+        text += f", {len(panels)} panels: " + "; ".join(f"({i}) {p}" for i, p in enumerate(panels, 1))
+    if colour_bars:
+        counts = {label: colour_bars.count(label) for label in colour_bars}  # in the order drawn
+        text += "; " + ", ".join((f"{n} colour bars" if n > 1 else "colour bar") + (f" “{label}”" if label else "")
+                                 for label, n in counts.items())
+    text = re.sub(r"\s+", " ", text).strip() + "."
+    return text if len(text) <= most else text[: most - 1].rstrip() + "…"
+
+
+def _described(fig: Any) -> tuple[dict, dict]:
+    """The display formatter's part of a figure's output: no data, its description as metadata ``alt``.
+    A figure this cannot describe shows without one: IPython would print the error in the learner's output."""
+    try:
+        return {}, {"alt": describe_figure(fig)}
+    except Exception:  # a figure built in a way describe_figure does not know
+        return None
 
 
 def _axes(ax: Any, figsize: tuple[float, float]) -> Any:
@@ -226,3 +324,6 @@ def weight_bars(
     _tilt_x_labels(ax)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     return ax
+
+
+use_style()

@@ -135,3 +135,58 @@ def test_a_kernel_stores_figures_at_twice_their_pixels(first):
     png = base64.b64decode(figure["data"]["image/png"])
     pixels = int.from_bytes(png[16:20], "big")  # the IHDR chunk's width
     assert figure["metadata"]["image/png"]["width"] * 2 == pixels
+
+
+# --- describe_figure: the words a screen reader says for a figure (its alt on the slides and the site) ---
+
+
+def test_a_heatmap_is_described_by_its_title_axes_words_and_colour_bar():
+    ax = plot.heatmap(numpy.eye(3), ["a", "b", "c"], ["a", "b", "c"], title="Weights $\\sqrt{d_k}$", xlabel="key",
+                      ylabel="query", colorbar_label="weight")
+    assert plot.describe_figure(ax.figure) == (
+        "Figure: heatmap “Weights $\\sqrt{d_k}$”, x axis “key”: “a”, “b”, “c”, y axis “query”: the words of its"
+        " x axis; colour bar “weight”.")
+
+
+def test_panels_are_numbered_and_words_already_given_are_not_repeated():
+    fig, axes = plt.subplots(1, 3)
+    for ax, title in zip(axes[:2], ["first", "second"]):
+        plot.heatmap(numpy.ones((2, 2)), ["p", "q"], ["x", "y"], ax=ax, title=title, colorbar_label="weight")
+    axes[2].plot([1, 2, 3], [1, 4, 9], label="squares")
+    axes[2].legend()
+    fig.suptitle("Three")
+    text = plot.describe_figure(fig)
+    assert text.startswith("Figure “Three”, 3 panels: (1) heatmap “first”, x axis: “x”, “y”, y axis: “p”, “q”; "
+                           "(2) heatmap “second”, x axis: the words of panel 1, y axis: the words of panel 1; "
+                           "(3) line plot, legend “squares”"), text
+    assert text.endswith("; 2 colour bars “weight”."), text
+
+
+def test_numbers_on_an_axis_are_not_read_out_and_a_bar_chart_says_its_legend():
+    ax = plot.weight_bars(numpy.array([0.25, 0.75]), ["park", "play"], highlight=["play"], highlight_label="the verb")
+    assert plot.describe_figure(ax.figure) == (
+        "Figure: bar chart, x axis “key”: “park”, “play”, y axis “attention weight”, legend “the verb”.")
+
+
+def test_a_diagram_gives_the_words_drawn_on_it():
+    ax = plot.weight_lines(numpy.array([[0.5, 0.5]]), ["q"], ["k0", "k1"], title="lines")
+    text = plot.describe_figure(ax.figure)
+    assert "labels “q”, “k0”, “k1”" in text and "colour bar “attention weight”" in text, text
+
+
+def test_a_long_description_is_cut_with_an_ellipsis():
+    ax = plot.heatmap(numpy.ones((40, 1)), [f"token {i}" for i in range(40)], ["x"], title="long")
+    assert len(plot.describe_figure(ax.figure, most=120)) == 120
+    assert plot.describe_figure(ax.figure, most=120).endswith("…")
+    assert "and 28 more" in plot.describe_figure(ax.figure)
+
+
+def test_the_kernels_display_of_a_figure_carries_its_description_as_alt():
+    """What use_style registers with IPython's display formatter: no data of its own, the description as metadata."""
+    ax = plot.weight_bars(numpy.array([1.0]), ["park"])
+    assert plot._described(ax.figure) == ({}, {"alt": plot.describe_figure(ax.figure)})
+
+
+def test_a_figure_that_cannot_be_described_still_shows(monkeypatch):
+    monkeypatch.setattr(plot, "describe_figure", lambda fig: 1 / 0)
+    assert plot._described(plt.figure()) is None  # IPython then shows the figure with no alt

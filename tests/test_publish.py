@@ -123,6 +123,18 @@ def test_figures_are_stored_at_twice_their_pixels(path):
             assert abs(pixels[0] - 2 * size["width"]) <= 1, f"{path.name} cell {index}: {pixels} px for {size}"
 
 
+@by_name(NOTEBOOKS)
+def test_every_figure_is_stored_with_its_description(path):
+    """The alt text of its picture on the slides and the site (course_lib.plot.describe_figure, stored by the kernel)."""
+    notebook = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            if "image/png" in output.get("data", {}):
+                alt = output.get("metadata", {}).get("alt", "")
+                assert alt.startswith("Figure") and len(alt) > 20, (
+                    f"{path.name} cell {index}: a figure stored without its description ({alt!r}): run `make notebooks`")
+
+
 def test_no_figure_text_is_set_below_the_room_size():
     """Every text size in the style is at least plot.MIN_FONT_PT, and no notebook sets a size of its own."""
     sizes = {key: value for key, value in plot.STYLE.items() if "size" in key}
@@ -328,6 +340,22 @@ def test_titles_and_links_read_as_plain_text(decks, site):
     assert "03 · Transpose and scores: every query against every key →" in texts(site / "02_queries_keys_values.html").links
 
 
+def test_every_picture_says_in_words_what_figure_it_is(decks, site):
+    """A screen reader reads a figure's alt: the stored description, its formulas as plain text; no picture goes
+    without (nbconvert writes no alt at all)."""
+    for name, deck in decks.items():
+        page = site / f"{name}.html"
+        stored = [publish.formulas_as_text(output["metadata"]["alt"])
+                  for cell in nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4).cells
+                  for output in cell.get("outputs", []) if "image/png" in output.get("data", {})]
+        for built in (deck, page):
+            images = re.findall(r"<img\b[^>]*>", built.read_text(encoding="utf-8"))
+            alts = [html.unescape(m) for tag in images for m in re.findall(r'\balt="([^"]*)"', tag)]
+            assert len(alts) == len(images) == len(stored), f"{built.name}: {len(images)} pictures, {len(alts)} alt texts"
+            assert alts == stored, f"{built.name}: the alt texts are not the stored descriptions"
+            assert not [alt for alt in alts if "$" in alt or "\\" in alt], f"{built.name}: TeX left in an alt text"
+
+
 def test_pages_lead_from_one_notebook_to_the_next(site):
     links = parse(site / "04_scaling.html").links
     assert {"03_transpose_and_scores.html", "index.html", "05_softmax.html"} <= set(links)
@@ -346,6 +374,12 @@ def test_static_outputs_point_links_at_pages_and_show_widgets_as_text():
     assert step.preprocess_cell(cell, {}, 0)[0].source == (
         "[next](05_softmax.slides.html), [there](07_x.slides.html#goals), [web](https://a.b/c.ipynb)")
     assert step.preprocess_cell(code, {}, 1)[0].outputs[0].data == {"text/plain": "Slider d_k"}
+    figure = nbformat.v4.new_code_cell("plt.show()")
+    figure.outputs = [nbformat.v4.new_output("display_data", data={"image/png": "iVBO", "text/plain": "<Figure>"},
+                                             metadata={"alt": "Figure: line plot, y axis “$\\sqrt{d_k}$”",
+                                                       "image/png": {"width": 10, "height": 5}})]
+    assert step.preprocess_cell(figure, {}, 2)[0].outputs[0].metadata["image/png"] == {
+        "width": 10, "height": 5, "alt": "Figure: line plot, y axis “√d_k”"}
 
 
 def test_notebook_paths_refuse_what_is_not_a_course_notebook(tmp_path):

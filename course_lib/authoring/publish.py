@@ -128,10 +128,13 @@ def copy_reveal(static: pathlib.Path, cache: pathlib.Path = BUILD / "vendor") ->
 
 
 class StaticOutputs(Preprocessor):
-    """Point links between notebooks at their rendered pages; drop live-widget views.
+    """Point links between notebooks at their rendered pages; drop live-widget views; give each figure
+    its description as the picture's plain-text ``alt``.
 
     A widget view needs a running kernel; without one its ``text/plain`` form (which the
-    course's sliders set to a sentence saying how to drag them) is what shows.
+    course's sliders set to a sentence saying how to drag them) is what shows. A figure's description
+    (``course_lib.plot.describe_figure``, stored in the output's metadata) keeps its labels' TeX, which
+    no one typesets in an ``alt``: ``$\\sqrt{d_k}$`` reads √d_k there.
     """
 
     suffix = ".html"
@@ -143,6 +146,9 @@ class StaticOutputs(Preprocessor):
             data = output.get("data", {})
             if WIDGET_VIEW in data and len(data) > 1:
                 del data[WIDGET_VIEW]
+            alt = output.get("metadata", {}).get("alt")
+            if "image/png" in data and isinstance(alt, str):
+                output.metadata.setdefault("image/png", {})["alt"] = formulas_as_text(alt)
         return cell, resources
 
 
@@ -213,6 +219,11 @@ def tex_to_text(tex: str) -> str:
 def _wrap(text: str) -> str:
     """``text`` as it reads after √ or around /: bare if one term, else in parentheses."""
     return text if re.fullmatch(r"√?[\w.]+(?:_\w|_\{\w+\})?", text.strip()) else f"({text.strip()})"
+
+
+def formulas_as_text(text: str) -> str:
+    """``text`` with each formula (``$…$``, as Matplotlib's labels write them) read as text (``tex_to_text``)."""
+    return re.sub(r"\$([^$]+)\$", lambda m: tex_to_text(m[1]), text)
 
 
 def plain_text(markdown: str) -> str:
