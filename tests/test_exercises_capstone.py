@@ -241,7 +241,7 @@ def test_causal_block_with_another_eps_shows_where_the_numbers_part(capsys):
         return x + (out @ w_o).sum(1)
 
     out = run(capsys, exercises.check_causal_block, own_norm)
-    assert_wrong(out, "(close: the numbers part only in the last digits shown", "such as an eps")
+    assert_wrong(out, "(close: the numbers agree in the digits usually shown, yet differ by more than rounding", "such as an eps")
     expected, got = (line.split(maxsplit=1)[1] for line in out.splitlines()[1:3])
     assert expected != got, out
 
@@ -371,3 +371,39 @@ def test_causal_block_names_the_residual_added_to_the_normalised_stream(capsys):
 
     assert_wrong(run(capsys, exercises.check_causal_block, block_on_norm), "this looks like ",
                  "the residual added to layer_norm(x)")
+
+
+def block_written(x, gamma, beta, w_q, w_k, w_v, w_o, *, head_axis=True, sum_axis=1, mask=None):
+    """The block as a learner writes it, with one slip: no head axis, the heads summed over another axis, a mask
+    of the learner's own (``mask(t)``: True = may attend)."""
+    h = layers.layer_norm(x, gamma, beta)
+    h = h[:, None] if head_axis else h
+    q, k, v = (h @ w for w in (w_q, w_k, w_v))
+    t = x.shape[-2]
+    if mask is None:
+        out, _ = scaled_dot_product_attention(q, k, v, causal=True)
+    else:
+        out, _ = scaled_dot_product_attention(q, k, v, mask=mask(t))
+    y = out @ w_o
+    return x + (y.sum(axis=sum_axis) if sum_axis is not None else y)
+
+
+@pytest.mark.parametrize("options, says", [
+    ({"head_axis": False, "sum_axis": None}, "no axis for the heads"),
+    ({"head_axis": False, "sum_axis": 0}, "no axis for the heads"),
+    ({"sum_axis": 0}, "summed over axis 0, the sequences"),
+    ({"mask": lambda t: np.tril(np.ones((t, t), dtype=bool), -1)}, "the diagonal hidden too"),
+    ({"mask": lambda t: np.triu(np.ones((t, t), dtype=bool))}, "the mask transposed"),
+], ids=["no-head-axis", "no-head-axis-summed", "summed-over-batch", "strict-mask", "transposed-mask"])
+def test_causal_block_names_the_slips_a_probe_found(capsys, options, says):
+    assert_wrong(run(capsys, exercises.check_causal_block, lambda *a: block_written(*a, **options)),
+                 "this looks like ", says)
+    assert run(capsys, exercises.check_causal_block, block_written).startswith("✅ Correct")
+
+
+@pytest.mark.parametrize("table", [np.zeros((2, 2)), None, {"previous": [1.0]}])
+def test_a_replaced_scores_table_is_named_not_the_answer(capsys, table):
+    exercises.check_induction_circuit((0, 0), (1, 1), table)
+    out = verdict(capsys)
+    assert_wrong(out, "could not read `scores`", "run that cell again")
+    assert "previous_token_head" not in out

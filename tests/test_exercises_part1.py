@@ -3,6 +3,7 @@ shortcut, every named mistake — and no wrong answer is told the solution."""
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 
@@ -882,3 +883,120 @@ def test_softmax_jacobian_refuses_the_notebooks_finite_differences_and_names_a_1
                      "the notebook's `jacobian_by_finite_differences`", "in closed form")
     assert_wrong(run(capsys, exercises.check_softmax_jacobian, lambda s: numpy.diag(softmax(s)) - softmax(s) @ softmax(s).T),
                  "p @ p.T with a 1-D p")
+
+
+# ---------------------------------------------------------------- slips a probe of every check found (07, 06, 04)
+
+
+def attention_written(max_keep=True, sum_keep=True, whole_sum=False, scores_of=None, scale=None, transpose_w=False,
+                      after=False):
+    """A learner's attention with one slip switched on."""
+    def attend(q, k, v):
+        s = (scores_of or (lambda q, k: q @ k.T))(q, k)
+        if not after:
+            s = s / (scale(q, k, v) if scale else np.sqrt(q.shape[-1]))
+        e = np.exp(s - np.max(s, axis=-1, keepdims=max_keep))
+        weights = e / (np.sum(e) if whole_sum else np.sum(e, axis=-1, keepdims=sum_keep))
+        if after:
+            weights = weights / np.sqrt(q.shape[-1])
+        return (weights.T if transpose_w else weights) @ v, weights
+    return attend
+
+
+@pytest.mark.parametrize("mistake, says", [
+    (attention_written(max_keep=False), "without keepdims=True"),
+    (attention_written(sum_keep=False), "without keepdims=True"),
+    (attention_written(max_keep=False, sum_keep=False), "without keepdims=True"),
+    (attention_written(scores_of=lambda q, k: k @ q.T), "keys against queries"),
+    (attention_written(transpose_w=True), "the weights transposed in the weighted sum"),
+    (attention_written(whole_sum=True), "the sum over the whole matrix"),
+    (attention_written(scale=lambda q, k, v: np.sqrt(v.shape[-1])), "the values' length d_v"),
+    (attention_written(scale=lambda q, k, v: 1 / np.sqrt(q.shape[-1])), "multiplied by √d_k"),
+    (attention_written(after=True), "divided by √d_k after the softmax"),
+])
+def test_attention_names_the_slips_a_learner_makes(capsys, mistake, says):
+    assert_wrong(run(capsys, exercises.check_attention, mistake), "this looks like ", says)
+
+
+def test_a_mistake_that_matches_on_one_input_only_is_not_named(capsys):
+    """A fixed / 8 is "a division by d_k" on the input where d_k = 8, and not on the others: no name, the hint."""
+    out = run(capsys, exercises.check_scaled_scores, lambda q, k: attention_scores(q, k) / 8)
+    assert_wrong(out, "the scale depends on d_k alone")
+    assert "this looks like" not in out
+
+
+def test_scaled_scores_names_the_precedence_of_power_over_division(capsys):
+    assert_wrong(run(capsys, exercises.check_scaled_scores, lambda q, k: attention_scores(q, k) / q.shape[-1] ** 1 / 2),
+                 "this looks like ", "** binds before /")
+
+
+def test_softmax_jacobian_names_finite_differences_written_out(capsys):
+    def measured(s, h=1e-5):
+        columns = [(softmax(s + h * np.eye(len(s))[j]) - softmax(s - h * np.eye(len(s))[j])) / (2 * h)
+                   for j in range(len(s))]
+        return np.stack(columns, axis=-1)
+
+    assert_wrong(run(capsys, exercises.check_softmax_jacobian, measured), "this looks like an estimate",
+                 "finite differences")
+
+    def closed(s):  # another right form: p_i (δ_ij − p_j)
+        p = softmax(s)
+        return p[:, None] * (np.eye(len(p), dtype=p.dtype) - p[None, :])
+
+    assert run(capsys, exercises.check_softmax_jacobian, closed).startswith("✅ Correct")
+    assert run(capsys, exercises.check_softmax_jacobian, lambda s: closed(s.astype(np.float32))).startswith("✅ Correct")
+
+
+@pytest.mark.parametrize("mistake, says", [
+    (lambda w, v: sum(w[:, j] * v[j] for j in range(v.shape[0])) + np.zeros((w.shape[0], v.shape[1])),
+     "weights[:, j] * v[j]"),
+    (lambda w, v: (w[:, :, None] * v).sum(axis=0), "a sum over the queries (axis 0)"),
+])
+def test_weighted_sum_names_a_column_times_a_row_and_the_wrong_sum(capsys, mistake, says):
+    assert_wrong(run(capsys, exercises.check_weighted_sum, mistake), "this looks like ", says)
+
+
+@pytest.mark.parametrize("check, shortcut, says", [
+    (exercises.check_weighted_sum, np.matmul, "`matmul` itself"),
+    (exercises.check_weighted_sum, np.dot, "`dot` itself"),
+    (exercises.check_weighted_sum, np.ndarray.dot, "`dot` itself"),
+    (exercises.check_dot_product, functools.partial(np.einsum, "...i,...i->..."), "`einsum` itself"),
+    (exercises.check_dot_product, np.inner, "`inner` itself"),
+])
+def test_a_forbidden_numpy_function_given_as_the_answer_itself_is_refused(capsys, check, shortcut, says):
+    assert_wrong(run(capsys, check, shortcut), f"it uses {says}")
+
+
+def test_a_function_that_returns_the_placeholder_is_not_attempted(capsys):
+    assert run(capsys, exercises.check_dot_product, lambda a, b: ...).startswith("⏳ Not attempted yet")
+    out = run(capsys, exercises.check_attention, lambda q, k, v: (..., q @ k.T))
+    assert out.startswith("⏳ Not attempted yet") and "`out`" in out
+
+
+def test_a_number_may_come_in_a_list_of_one_and_a_partly_filled_list_says_so(capsys):
+    exercises.check_score_std([16.0], np.array([1.0]))
+    assert "std_unscaled" in verdict(capsys) and "expected a number" not in verdict(capsys)
+    exercises.check_weights_for_point([0.25, ..., 0.5], *triangle())
+    assert_wrong(verdict(capsys), "still holds `...`")
+
+
+def test_the_slips_of_00_05_and_08_a_probe_found_are_named(capsys):
+    exercises.check_park_row(data.TOKENS.index("park"))
+    assert_wrong(verdict(capsys), "is the position of 'park'")
+
+    def by_rows(x):
+        out = np.zeros_like(x)
+        for i in range(x.shape[0]):
+            e = np.exp(x[i] - np.max(x[i]))
+            out[i] = e / np.sum(e)
+        return out
+
+    assert_wrong(run(capsys, exercises.check_stable_softmax, by_rows), "normalised on its own")
+    titles, keys, _ = data.catalogue()
+
+    def title(query, keys, values):
+        return titles[int(np.argmax(keys @ query))] if len(keys) == len(titles) else values[0]
+
+    assert_wrong(run(capsys, exercises.check_hard_lookup, title), "returns a book's title")
+    exercises.check_weights_for_point(np.array([[0.25], [0.25], [0.5]]), *triangle())
+    assert verdict(capsys).startswith("✅ Correct")

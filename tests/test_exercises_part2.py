@@ -72,7 +72,7 @@ def test_padding_mask(capsys):
 
 @pytest.mark.parametrize("mistake, says", [
     (lambda lengths, t: my_padding_mask(lengths, t)[:, 0, :], "the right True/False values, but shape (2, 9)"),
-    (lambda lengths, t: my_padding_mask(lengths, t).astype(float), "the right 0/1 values, but dtype float64"),
+    (lambda lengths, t: my_padding_mask(lengths, t).astype(float), "the right values, but as the numbers 0.0 and 1.0 (dtype float64)"),
     (lambda lengths, t: ~my_padding_mask(lengths, t), "True marks the padding here"),
     (lambda lengths, t: (np.arange(t)[None, :] <= lengths[:, None])[:, None, :], "one position too many"),
     (lambda lengths, t: np.ones((len(lengths), 1, t), dtype=bool), "first differing row is [1, 0]"),
@@ -193,7 +193,7 @@ def test_causal_self_attention_names_multiplying_the_scores(capsys):
         weights = softmax(q @ k.T / np.sqrt(k.shape[-1]) * causal_mask(x.shape[0]))
         return weights @ v, weights
 
-    assert_wrong(run(capsys, exercises.check_causal_self_attention, multiplied), "the future scores multiplied by 0")
+    assert_wrong(run(capsys, exercises.check_causal_self_attention, multiplied), "the future scores set to 0 (or multiplied by 0)")
 
 
 def test_causal_self_attention_accepts_a_list(capsys):
@@ -350,7 +350,7 @@ def test_a_library_function_wrapped_in_partial_is_the_shortcut(capsys):
 def test_padding_mask_of_numbers_says_what_softmax_does_with_it(capsys, dtype, says):
     out = run(capsys, exercises.check_padding_mask,
               lambda lengths, t: (np.arange(t) < np.asarray(lengths)[:, None, None]).astype(dtype))
-    assert_wrong(out, "the right 0/1 values", says)
+    assert_wrong(out, "the right values, but as", says)
 
 
 def test_a_right_answer_computed_in_float32_and_returned_as_lists_is_right(capsys):
@@ -409,3 +409,46 @@ def test_multi_head_attention_names_the_unscaled_heads_and_the_plain_split(capsy
 ])
 def test_cross_attention_names_keys_from_the_decoder_and_transposed_weights(capsys, answer, says):
     assert_wrong(run(capsys, exercises.check_cross_attention, answer), "this looks like ", says)
+
+
+# ---------------------------------------------------------------- 09: slips a probe of the check found
+
+
+def causal_written(x, w_q, w_k, w_v, *, hide=None, fill=-np.inf, axis=-1, keys_first=False):
+    """Causal attention written with np.where over the scores; ``hide`` the positions set to ``fill``."""
+    q, k, v = x @ w_q, x @ w_k, x @ w_v
+    scores = (k @ q.T if keys_first else q @ k.T) / np.sqrt(k.shape[-1])
+    t = x.shape[0]
+    hide = np.triu(np.ones((t, t)), 1) == 1 if hide is None else hide(t)
+    scores = np.where(hide, fill, scores)
+    e = np.exp(scores - np.max(scores, axis=axis, keepdims=True))
+    weights = e / np.sum(e, axis=axis, keepdims=True)
+    return weights @ v, weights
+
+
+@pytest.mark.parametrize("mistake, says", [
+    (lambda *a: causal_written(*a, hide=lambda t: np.triu(np.ones((t, t))) == 1), "the diagonal hidden too"),
+    (lambda *a: causal_written(*a, hide=lambda t: np.triu(np.ones((t, t))) == 1, fill=-1e9), "the diagonal hidden too"),
+    (lambda *a: causal_written(*a, hide=lambda t: np.triu(np.ones((t, t)), 2) == 1), "one key of the future let in"),
+    (lambda *a: causal_written(*a, axis=0), "a softmax along the first axis"),
+    (lambda *a: causal_written(*a, keys_first=True), "keys against queries"),
+])
+def test_causal_self_attention_names_off_by_one_masks_and_turned_axes(capsys, mistake, says):
+    assert_wrong(run(capsys, exercises.check_causal_self_attention, mistake), "this looks like ", says)
+    assert run(capsys, exercises.check_causal_self_attention, causal_written).startswith("✅ Correct")
+
+
+@pytest.mark.parametrize("mistake", [
+    lambda x, *w: causal(x, *w, mask=np.ones((x.shape[0],) * 2, dtype=bool)),  # no mask: the weights differ
+    lambda x, *w: causal(x, *w, scale=1.0),
+    lambda x, *w: (causal(x, *w)[0] * 2, causal(x, *w)[1] + 0.01),  # both parts wrong, no named mistake
+])
+def test_wrong_weights_never_get_the_hint_that_the_weights_are_right(capsys, mistake):
+    out = run(capsys, exercises.check_causal_self_attention, mistake)
+    assert_wrong(out, "Hint: row i of the weights")
+    assert "your weights are right" not in out
+
+
+def test_right_weights_and_a_wrong_out_get_the_hint_for_out(capsys):
+    out = run(capsys, exercises.check_causal_self_attention, lambda x, *w: (causal(x, *w)[0] * 2, causal(x, *w)[1]))
+    assert_wrong(out, "Hint: your weights are right")

@@ -172,7 +172,7 @@ def test_online_softmax_update_refuses_the_library(capsys, shortcut, says):
 
 
 @pytest.mark.parametrize("switches, says", [
-    ({"rescale_l": False, "rescale_acc": False}, "no rescaling at all"),
+    ({"rescale_l": False, "rescale_acc": False}, "the old l and acc not rescaled"),
     ({"rescale_acc": False}, "acc not rescaled"),
     ({"rescale_l": False}, "l not rescaled"),
     ({"flipped": True}, "the rescaling factor upside down"),

@@ -11,7 +11,9 @@ import numpy
 from .. import backend, layers
 from ..attention import scaled_dot_product_attention
 from ..backend import namespace
-from .verdict import CORRECT, WRONG, Forbidden, Mistake, as_numpy, check_function, never_raises, read_answer, report
+from .verdict import (
+    CORRECT, WRONG, Forbidden, Mistake, _kind, as_numpy, check_function, never_raises, read_answer, report,
+)
 
 __all__ = ["check_layer_norm_backward", "check_causal_block", "check_induction_head", "check_induction_circuit"]
 
@@ -116,14 +118,22 @@ def _block_cases() -> list[tuple]:
 
 def _block(x: Any, gamma: Any, beta: Any, w_q: Any, w_k: Any, w_v: Any, w_o: Any, *, pre_norm: bool = True,
            norm: bool = True, residual: bool = True, causal: bool = True, scale: float | None = None,
-           heads: str = "sum") -> Any:
-    """The block and its typical wrong versions (course_lib.gpt's forward, written out)."""
+           heads: str = "sum", head_axis: bool = True, mask: str = "causal") -> Any:
+    """The block and its typical wrong versions (course_lib.gpt's forward, written out). ``head_axis=False``: h
+    multiplied by the heads' matrices as it is, (B, T, d) @ (H, d, d_k), which pairs sequence b with head b where
+    B = H; ``heads``: "sum", "mean", "batch" (summed over axis 0, the sequences) or "none"; ``mask``: "causal",
+    "strict" (a token does not see itself) or "transposed" (it sees the future)."""
     xp = namespace(x)
     h = layers.layer_norm(x, gamma, beta) if (norm and pre_norm) else x
-    q, k, v = (h[:, None, :, :] @ w for w in (w_q, w_k, w_v))  # (B, H, T, d_k)
-    out, _ = scaled_dot_product_attention(q, k, v, causal=causal, scale=scale)  # (B, H, T, d_k)
+    q, k, v = ((h[:, None, :, :] if head_axis else h) @ w for w in (w_q, w_k, w_v))  # (B, H, T, d_k)
+    t = x.shape[-2]
+    masks = {"strict": xp.arange(t)[None, :] < xp.arange(t)[:, None],
+             "transposed": xp.arange(t)[None, :] >= xp.arange(t)[:, None]}
+    out, _ = scaled_dot_product_attention(q, k, v, causal=causal and mask == "causal", scale=scale,
+                                          mask=masks.get(mask) if causal else None)  # (B, H, T, d_k)
     y = out @ w_o  # (B, H, T, d_model)
-    y = xp.sum(y, axis=1) if heads == "sum" else xp.mean(y, axis=1)
+    y = {"sum": lambda: xp.sum(y, axis=1), "mean": lambda: xp.mean(y, axis=1), "batch": lambda: xp.sum(y, axis=0),
+         "none": lambda: y}[heads if head_axis or heads != "sum" else "none"]()
     y = x + y if residual else y
     return layers.layer_norm(y, gamma, beta) if (norm and not pre_norm) else y
 
@@ -149,6 +159,17 @@ def check_causal_block(func: Callable[..., Any]) -> None:
                     lambda x, *a: _block(x, *a, scale=1 / math.sqrt(x.shape[-1]))),
             Mistake("the heads averaged: each head writes its own out_h W_o[h] into x, and they add up",
                     lambda *a: _block(*a, heads="mean")),
+            Mistake(no_heads := "no axis for the heads: layer_norm(x) of shape (B, T, d_model) times w_q of shape "
+                                "(n_heads, d_model, d_k) pairs sequence b with head b alone (test input 2 has as many "
+                                "sequences as heads); every head reads every sequence, so the input needs an axis of "
+                                "length 1 where the heads go", lambda *a: _block(*a, head_axis=False)),
+            Mistake(no_heads, lambda *a: _block(*a, head_axis=False, heads="batch")),
+            Mistake("the heads' outputs summed over axis 0, the sequences of the batch; the heads are axis 1 of "
+                    "(B, n_heads, T, d_model)", lambda *a: _block(*a, heads="batch")),
+            Mistake("the diagonal hidden too: position i may see positions 0..i, itself included",
+                    lambda *a: _block(*a, mask="strict")),
+            Mistake("the mask transposed: position i sees positions i.. (the future) instead of 0..i",
+                    lambda *a: _block(*a, mask="transposed")),
         ],
         hint="hold your block against the formula above the exercise, piece by piece: what the heads read, whether "
              "they see the future, which scale, how the heads' outputs come together, and what the block adds them to",
@@ -180,7 +201,10 @@ def check_induction_head(got: Any, scores: Any) -> None:
     pick = read_answer(got, _read_head, name=name, form="(layer, head): two whole numbers, such as (0, 1)", hint=hint)
     if pick is None:
         return
-    previous, induction = (numpy.asarray(scores[key], dtype=float) for key in ("previous", "induction"))
+    table = _head_table(scores)
+    if table is None:
+        return
+    previous, induction = table
     n_layers, n_heads = induction.shape
     layer, head = pick
     if not (0 <= layer < n_layers and 0 <= head < n_heads):
@@ -199,8 +223,20 @@ def check_induction_head(got: Any, scores: Any) -> None:
                             "the induction target; another head puts more", hint)
 
 
-def _head_table(scores: Any) -> tuple[numpy.ndarray, numpy.ndarray]:
-    return tuple(numpy.asarray(backend.to_numpy(scores[key]), dtype=float) for key in ("previous", "induction"))
+def _head_table(scores: Any) -> tuple[numpy.ndarray, numpy.ndarray] | None:
+    """The 'previous' and 'induction' tables (n_layers, n_heads) of ``scores``; None once a verdict says that the
+    table cannot be read: not the answer's fault, so the verdict names ``scores`` and how to get it back."""
+    try:
+        previous, induction = (numpy.asarray(backend.to_numpy(scores[key]), dtype=float)
+                               for key in ("previous", "induction"))
+        if induction.ndim != 2 or previous.shape != induction.shape:
+            raise ValueError(f"tables of shapes {previous.shape} and {induction.shape}")
+    except Exception:  # noqa: BLE001 - the table the check reads was replaced
+        report(WRONG, "scores", f"the check could not read `scores` ({_kind(scores)}): it reads the table that "
+                                "induction.head_scores returned above; run that cell again (a later cell may have "
+                                "given the name `scores` to something else)")
+        return None
+    return previous, induction
 
 
 def _pattern_heads(table: numpy.ndarray) -> set[tuple[int, int]]:
@@ -226,7 +262,10 @@ def check_induction_circuit(previous_token_head: Any, induction_head: Any, score
         picks[name] = read_answer(got, _read_head, name=name, form=form, hint=hint)
         if picks[name] is None:
             return
-    previous, induction = _head_table(scores)
+    table = _head_table(scores)
+    if table is None:
+        return
+    previous, induction = table
     n_layers, n_heads = induction.shape
     for name, (layer, head) in picks.items():
         if not (0 <= layer < n_layers and 0 <= head < n_heads):

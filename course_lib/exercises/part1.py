@@ -6,6 +6,9 @@ exercise (to name them), and the shortcuts the exercise rules out (to refuse the
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 from typing import Any, Callable
 
 import numpy
@@ -14,7 +17,7 @@ from .. import attention, backend, data
 from ..backend import to_numpy
 from .verdict import (
     CORRECT, NOT_ATTEMPTED, REPLACE_DOTS, WRONG, Forbidden, Mistake, as_name, as_numpy, as_strings,
-    check_array, check_function, check_pick, judge_prediction, never_raises, read_answer, report,
+    check_array, check_function, check_pick, copies, judge_prediction, never_raises, read_answer, report,
 )
 
 __all__ = [
@@ -47,6 +50,11 @@ def _swap(x: Any) -> Any:
     return backend.xp.swapaxes(x, -1, -2)
 
 
+def _out_zeros(weights: Any, v: Any) -> Any:
+    """Zeros of the weighted sum's shape (T_q, d_v), in the arrays' own library."""
+    return backend.namespace(v).zeros((weights.shape[0], v.shape[1]), dtype=v.dtype)
+
+
 def _normalise(e: Any, axis: int | None = -1) -> Any:
     xp = backend.namespace(e)
     return e / xp.sum(e, axis=axis, keepdims=axis is not None)
@@ -63,6 +71,10 @@ def check_park_row(x_park: Any) -> None:
     got, _ = as_numpy(x_park) if x_park is not Ellipsis else (None, "")
     x_np = to_numpy(x)
     hint = 'one row of x is one token: its position in the sentence is data.TOKENS.index("park")'
+    if got is not None and got.shape == () and got == i:
+        report(WRONG, "x_park", f"{i} is the position of 'park' in the sentence; the exercise asks for its row of x, "
+                                "the numbers that stand for it", hint)
+        return
     if got is not None and got.shape == (x_np.shape[0],) and numpy.allclose(got, x_np[:, i]):
         report(WRONG, "x_park", f"that is column {i} of x: one feature for every token; a token is a ROW of x")
         return
@@ -418,6 +430,9 @@ def check_scaled_scores(func: Callable[..., Any]) -> None:
             Mistake(tokens := "a division by the square root of the number of tokens (queries or keys); d_k is the "
                                "length of a query, the last axis of q", lambda q, k: scores(q, k) / q.shape[-2] ** 0.5),
             Mistake(tokens, lambda q, k: scores(q, k) / k.shape[-2] ** 0.5),
+            Mistake(power := "d_k**1/2, which Python reads as (d_k**1) / 2, no square root: ** binds before /",
+                    lambda q, k: scores(q, k) / (q.shape[-1] / 2)),  # d_k = q.shape[-1]**1/2; s / d_k
+            Mistake(power, lambda q, k: scores(q, k) / q.shape[-1] / 2),  # s / q.shape[-1]**1/2
         ],
         hint="the scale depends on d_k alone, the length of each query and key")
 
@@ -437,7 +452,7 @@ def check_softmax_jacobian(func: Callable[..., Any]) -> None:
         return diag(p) - p[:, None] * p[None, :]  # (n, n)
 
     check_function(
-        func, reference, cases, name="softmax_jacobian()", atol=1e-9,
+        func, reference, cases, name="softmax_jacobian()", rtol=1e-11, atol=1e-13,  # closed form: exact to rounding
         mistakes=[
             Mistake("the opposite sign: p pᵀ - diag(p); on the diagonal ∂p_i/∂s_i = p_i(1 - p_i) is positive",
                     lambda s: -reference(s)),
@@ -451,6 +466,9 @@ def check_softmax_jacobian(func: Callable[..., Any]) -> None:
                     lambda s: diag(s) - s[:, None] * s[None, :]),
             Mistake("p @ p.T with a 1-D p: .T leaves a vector as it is, so that is one number, p·p, not the (n, n) "
                     "matrix of the products p_i p_j", lambda s: diag(softmax(s)) - softmax(s) @ softmax(s)),
+            Mistake("an estimate, not the closed form: your numbers agree with the Jacobian to six digits or more, "
+                    "but not to rounding, as finite differences do; the formula gives every digit",
+                    reference, tolerance=(1e-6, 1e-9)),
         ],
         forbid=Forbidden("for the Jacobian in closed form, from its formula, not measured by finite differences",
                          library=["numerical_gradient", "softmax_backward"], names=["numerical_gradient"],
@@ -489,6 +507,9 @@ def _softmax_mistakes() -> list[Mistake]:
                 lambda x: _normalise(xp.exp(x - xp.max(x, axis=0, keepdims=True)), axis=0)),
         Mistake("a division by the sum of the whole array; divide each row by its own sum",
                 lambda x: _normalise(xp.exp(x - xp.max(x, axis=-1, keepdims=True)), axis=None)),
+        Mistake("every entry of a single row (shape (n,)) normalised on its own, so each comes out 1: a loop over "
+                "x.shape[0] walks a row's entries, not rows; the softmax runs along the last axis",
+                lambda x: xp.stack([_normalise(xp.exp(row - xp.max(row)), axis=None) for row in x])),
     ]
 
 
@@ -550,7 +571,15 @@ def check_weighted_sum(func: Callable[..., Any]) -> None:
                                 "matvec", "multi_dot",
                                 "__matmul__", "__rmatmul__"]),
         mistakes=[Mistake("column i of the weights used for query i; a query's weights are its ROW",
-                          lambda weights, v: _swap(weights) @ v)],
+                          lambda weights, v: _swap(weights) @ v),
+                  Mistake("a column of the weights multiplied entry by entry with a value row (weights[:, j] * v[j]): "
+                          "that pairs query c with feature c, so every output row comes out the same; query i scales "
+                          "the whole value row j by ONE number, its weight w_ij",
+                          lambda weights, v: _out_zeros(weights, v) + sum(
+                              weights[:, j] * v[j] for j in range(v.shape[0]))),
+                  Mistake("a sum over the queries (axis 0) instead of over the keys: output row i adds up the value "
+                          "rows weighted by query i's weights, one sum per query",
+                          lambda weights, v: backend.namespace(v).sum(weights[:, :, None] * v, axis=0))],
         hint="output row i adds up the value rows, each multiplied by the weight that query i gives it")
 
 
@@ -573,6 +602,8 @@ def check_weights_for_point(weights: Any, v: Any, target: Any) -> None:
         report(WRONG, name, f"expected 3 numbers (a list or an array), {why}", hint)
         return
     got = got.astype(float)
+    if got.ndim == 2 and got.size == len(v_np) and 1 in got.shape:
+        got = got.ravel()  # a column (3, 1), as numpy.linalg.solve gives for a column on the right: the same weights
     if got.shape != (len(v_np),):
         report(WRONG, name, f"expected {len(v_np)} weights, one per value row, got shape {got.shape}", hint)
         return
@@ -612,8 +643,9 @@ def _attention_cases() -> list[tuple]:
 
 def check_attention(func: Callable[..., Any]) -> None:
     """07: func(q, k, v) -> (out, weights) = scaled dot-product attention without a mask, in plain xp code.
-    Refused: any course_lib attention function. Named mistakes: no scaling, d_k for √d_k, √T for √d_k,
-    softmax over the wrong axis, no max subtraction, (weights, out) swapped."""
+    Refused: any course_lib attention function. Named mistakes: no scaling, d_k for √d_k, √T or √d_v for √d_k,
+    × √d_k, softmax over the wrong axis, no max subtraction, one maximum or one sum for the whole matrix, a row's
+    max or sum without keepdims, K Qᵀ, weightsᵀ @ v, the weights scaled after the softmax."""
     xp = backend.xp
     scores = attention.attention_scores
 
@@ -625,6 +657,24 @@ def check_attention(func: Callable[..., Any]) -> None:
     def naive(q: Any, k: Any, v: Any) -> tuple[Any, Any]:
         weights = _normalise(xp.exp(scores(q, k) / q.shape[-1] ** 0.5))
         return weights @ v, weights
+
+    def scaled(q: Any, k: Any) -> Any:
+        return scores(q, k) / q.shape[-1] ** 0.5
+
+    def softmax_rows(s: Any, keep_max: bool = True, keep_sum: bool = True) -> Any:
+        e = xp.exp(s - xp.max(s, axis=-1, keepdims=keep_max))
+        return e / xp.sum(e, axis=-1, keepdims=keep_sum)
+
+    def whole_sum(s: Any) -> Any:
+        e = xp.exp(s - xp.max(s, axis=-1, keepdims=True))
+        return e / xp.sum(e)
+
+    def finish(weights: Any, v: Any) -> tuple[Any, Any]:
+        return weights @ v, weights
+
+    def transposed_sum(q: Any, k: Any, v: Any) -> tuple[Any, Any]:
+        _, weights = attend(q, k, v, scaled(q, k))
+        return xp.swapaxes(weights, -1, -2) @ v, weights
 
     def global_max(q: Any, k: Any, v: Any) -> tuple[Any, Any]:
         scaled = scores(q, k) / q.shape[-1] ** 0.5
@@ -651,9 +701,27 @@ def check_attention(func: Callable[..., Any]) -> None:
                     "exp overflows to inf and the weights become nan", naive),
             Mistake("one maximum for the whole score matrix: a query whose scores lie far below it underflows to "
                     "0 / 0; subtract each ROW's own maximum", global_max),
+            Mistake(keepdims := "a row maximum or row sum taken without keepdims=True: it has one number per row, and "
+                                "without the kept axis it lines up with the columns, so each column gets another "
+                                "row's number (a square score matrix, as in test input 1, runs anyway)",
+                    lambda q, k, v: finish(softmax_rows(scaled(q, k), keep_max=False), v)),
+            Mistake(keepdims, lambda q, k, v: finish(softmax_rows(scaled(q, k), keep_sum=False), v)),
+            Mistake(keepdims, lambda q, k, v: finish(softmax_rows(scaled(q, k), keep_max=False, keep_sum=False), v)),
+            Mistake("the scores the wrong way round, keys against queries (K Qᵀ): row i must hold query i against "
+                    "every key", lambda q, k, v: attend(q, k, v, scores(k, q) / q.shape[-1] ** 0.5)),
+            Mistake("the weights transposed in the weighted sum: row i of out mixes the values with query i's weights, "
+                    "row i of the weights", lambda q, k, v: transposed_sum(q, k, v)),
+            Mistake("the exponentials divided by the sum over the whole matrix: each query's row must sum to 1 on "
+                    "its own", lambda q, k, v: finish(whole_sum(scaled(q, k)), v)),
+            Mistake("a scale taken from the values' length d_v; d_k is the length of a query and of a key",
+                    lambda q, k, v: attend(q, k, v, scores(q, k) / v.shape[-1] ** 0.5)),
+            Mistake("the scores multiplied by √d_k; they are divided by it",
+                    lambda q, k, v: attend(q, k, v, scores(q, k) * q.shape[-1] ** 0.5)),
+            Mistake("the weights divided by √d_k after the softmax: the scores are scaled before it, and each row of "
+                    "weights sums to 1", lambda q, k, v: finish(softmax_rows(scores(q, k)) / q.shape[-1] ** 0.5, v)),
         ],
-        hint="four steps: scores, scaling, softmax per query (row), weighted sum of the values; compare each "
-             "step with notebooks 03–06 on the smallest test input")
+        hint="four steps: scores, scaling, softmax per query (row), weighted sum of the values; try each step on a "
+             "small q, k, v of your own and compare it with your functions of notebooks 03–06")
 
 
 def _top_tokens(query: str) -> tuple[list[str], list[str], Any]:
@@ -732,6 +800,19 @@ def check_hard_lookup(func: Callable[..., Any]) -> None:
     def reference(query: Any, keys: Any, values: Any) -> Any:
         return values[int(numpy.argmax(to_numpy(scores(query, keys))))]  # (d_v,)
 
+    titles = data.catalogue()[0]
+    if callable(func) and func is not Ellipsis:
+        try:  # quietly: check_function runs it again, and reports what it prints or raises
+            with numpy.errstate(all="ignore"), contextlib.redirect_stdout(io.StringIO()), \
+                    contextlib.redirect_stderr(io.StringIO()):
+                first = func(*copies(cases[0]))
+        except Exception:  # noqa: BLE001 - check_function reports it
+            first = None
+        if isinstance(first, (str, numpy.str_)) and str(first) in titles:
+            report(WRONG, "hard_lookup()", f"on test input 1 it returns a book's title, {str(first)!r}; the lookup "
+                                           "returns what the best book contains, its value row",
+                   "score every card against the query, find the position of the best score, return that book's value")
+            return
     check_function(
         func, reference, cases, name="hard_lookup()",
         mistakes=[

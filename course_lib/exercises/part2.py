@@ -3,6 +3,7 @@ multi-head attention."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Sequence
 
 import numpy
@@ -49,6 +50,20 @@ def check_causal_self_attention(func: Callable[..., Any]) -> None:
         weights = attention.softmax(scores * attention.causal_mask(x.shape[0]))
         return weights @ (x @ w_v), weights
 
+    def written(x: Any, w_q: Any, w_k: Any, w_v: Any, *, offset: int = 0, fill: float = -math.inf, axis: int = -1,
+                keys_first: bool = False) -> tuple[Any, Any]:
+        """Causal attention as a learner writes it: xp.where over the scores, with the mask's diagonal moved by
+        ``offset`` (-1: a token does not see itself; 1: it sees the next one too), masked scores set to ``fill``,
+        the softmax along ``axis``, and the scores K Qᵀ where ``keys_first``."""
+        q, k, v = x @ w_q, x @ w_k, x @ w_v
+        scores = (k @ xp.swapaxes(q, -1, -2) if keys_first else q @ xp.swapaxes(k, -1, -2)) / k.shape[-1] ** 0.5
+        t = x.shape[0]
+        allowed = xp.arange(t)[None, :] <= xp.arange(t)[:, None] + offset
+        scores = xp.where(allowed, scores, fill)
+        e = xp.exp(scores - xp.max(scores, axis=axis, keepdims=True))
+        weights = e / xp.sum(e, axis=axis, keepdims=True)
+        return weights @ v, weights
+
     def masked_after(x: Any, w_q: Any, w_k: Any, w_v: Any) -> tuple[Any, Any]:
         _, weights = sdpa(x @ w_q, x @ w_k, x @ w_v)
         weights = weights * attention.causal_mask(x.shape[0])
@@ -75,16 +90,28 @@ def check_causal_self_attention(func: Callable[..., Any]) -> None:
                     "hides nothing; a boolean mask (True = may attend) hides keys",
                     lambda x, w_q, w_k, w_v: sdpa(x @ w_q, x @ w_k, x @ w_v,
                                                   mask=attention.causal_mask(x.shape[0]) * 1.0)),
-            Mistake("the future scores multiplied by 0: a score of 0 still gets weight after the softmax; masked "
+            Mistake("the future scores set to 0 (or multiplied by 0): a score of 0 still gets weight after the softmax; masked "
                     "keys need a score of -inf (which a boolean mask gives them)", multiplied),
             Mistake("causal attention without the 1/√d_k scaling",
                     lambda x, w_q, w_k, w_v: sdpa(x @ w_q, x @ w_k, x @ w_v, causal=True, scale=1.0)),
             Mistake("the queries, keys or values not all taken from x with their own matrix",
                     lambda x, w_q, w_k, w_v: sdpa(x @ w_q, x @ w_q, x @ w_v, causal=True)),
+            Mistake(itself := "the diagonal hidden too: query i may see keys 0..i, itself included, so token 0 sees "
+                              "itself alone",
+                    lambda *a: written(*a, offset=-1)),
+            Mistake(itself, lambda *a: written(*a, offset=-1, fill=-1e9)),
+            Mistake("one key of the future let in: query i sees key i + 1 too; it may see keys 0..i only",
+                    lambda *a: written(*a, offset=1)),
+            Mistake("a softmax along the first axis (over the queries): each query's ROW of weights must sum to 1",
+                    lambda *a: written(*a, axis=0)),
+            Mistake("the scores the wrong way round, keys against queries (K Qᵀ): row i must hold query i against "
+                    "every key", lambda *a: written(*a, keys_first=True)),
         ],
-        hint={"out": "your weights are right: out is those weights applied to the values, x W_v",
-              "": "row i of the weights may be non-zero only on keys 0..i, and each row must still sum to 1; before "
-                  "the mask the scores are notebook 07's, the queries against the keys, scaled by 1/√d_k"})
+        hint={"weights": (weights_hint := "row i of the weights may be non-zero only on keys 0..i, and each row "
+                                          "must still sum to 1; before the mask the scores are notebook 07's, the "
+                                          "queries against the keys, scaled by 1/√d_k"),
+              "out": "your weights are right: out is those weights applied to the values, x W_v",
+              "": weights_hint})
 
 
 @never_raises
@@ -141,7 +168,8 @@ def _mask_mistake(got: numpy.ndarray, expected: numpy.ndarray, lengths: Any, t: 
         if numpy.array_equal(got, expected.astype(got.dtype)):
             why = ("softmax adds a floating mask to the scores instead of hiding keys" if got.dtype.kind in "fc"
                    else "softmax refuses a mask of whole numbers")
-            return f"the right 0/1 values, but dtype {got.dtype}: a mask must be boolean (True/False); {why}"
+            what = "the numbers 0.0 and 1.0" if got.dtype.kind in "fc" else "the whole numbers 0 and 1"
+            return f"the right values, but as {what} (dtype {got.dtype}): a mask must be boolean (True/False); {why}"
         return f"expected a boolean array (True/False), got dtype {got.dtype}"
     if numpy.array_equal(got, ~expected):
         return "True marks the padding here; in this course (and torch's scaled_dot_product_attention) True = may attend"

@@ -55,9 +55,10 @@ def check_softmax_backward(func: Callable[..., Any]) -> None:
                     lambda p, g: g - expected_pg(p, g)),
             Mistake("p ⊙ g alone: the softmax is not applied entry by entry, each weight depends on every score",
                     lambda p, g: p * g),
-            Mistake("the sum Σ p g taken down the columns (axis -2; axis 0 of a matrix) instead of along each row "
-                    "(the last axis, axis=-1)",
+            Mistake(columns := "the sum Σ p g taken down the columns (axis -2; axis 0 of a matrix) instead of along "
+                               "each row (the last axis, axis=-1)",
                     lambda p, g: p * (g - swapped(xp.sum(swapped(p * g), axis=-1, keepdims=True)))),
+            Mistake(columns, lambda p, g: p * (g - xp.sum(p * g, axis=0, keepdims=True))),  # axis=0 as written
             Mistake("the row sums Σ p g lined up with the wrong axis: keep the summed axis (keepdims=True) so each row "
                     "subtracts its own sum", lambda p, g: p * (g - xp.sum(p * g, axis=-1)[..., None, :])),
             Mistake("Σ_j p̄_j without the weights: the sum in the formula is Σ_j p_j p̄_j",
@@ -228,8 +229,9 @@ def check_online_softmax_update(func: Callable[..., Any]) -> None:
             Mistake("m not updated: this block's exponentials are taken against the old m (−inf before the first "
                     "block, where exp(score − m) is inf), and the m you return is the one passed in; m must become the "
                     "largest score over every key seen so far, this block included", old_m_throughout),
-            Mistake("no rescaling at all: the old l and acc were sums of exp(score − m_old); once the maximum grows "
-                    "they must be multiplied by exp(m_old − m_new) to be sums of exp(score − m_new)",
+            Mistake("the old l and acc not rescaled: they were sums of exp(score − m_old); once the maximum grows "
+                    "they must be multiplied by exp(m_old − m_new) to be sums of exp(score − m_new), as this block's "
+                    "terms are",
                     lambda *a: variant(*a, rescale_l=False, rescale_acc=False)),
             Mistake("acc not rescaled: l was moved onto the new maximum but acc, a sum over the same keys, was not",
                     lambda *a: variant(*a, rescale_acc=False)),

@@ -122,6 +122,9 @@ def as_numpy(x: Any) -> tuple[numpy.ndarray | None, str]:
     Returns (array, "") or (None, why it cannot be read)."""
     if x is None or isinstance(x, (str, bytes, dict, set)) or callable(x):
         return None, f"got {_kind(x)}"
+    if x is Ellipsis or _holds_dots(x):
+        return None, f"got {'the placeholder `...`' if x is Ellipsis else _kind(x) + ' that still holds `...`'}: " \
+                     "replace every `...` with a number"
     try:
         if is_array(x):
             got = _host_array(x)
@@ -140,6 +143,11 @@ def as_numpy(x: Any) -> tuple[numpy.ndarray | None, str]:
         entries = {"U": "text", "S": "bytes", "O": "mixed", "c": "complex"}.get(got.dtype.kind, str(got.dtype))
         return None, f"got {_kind(x)} of {entries} entries, not (real) numbers"
     return got, ""
+
+
+def _holds_dots(x: Any) -> bool:
+    """True for a list or tuple with the placeholder ``...`` somewhere inside: an answer only partly written."""
+    return isinstance(x, (list, tuple)) and any(e is Ellipsis or _holds_dots(e) for e in x)
 
 
 def _host_array(x: Any) -> numpy.ndarray:
@@ -163,14 +171,15 @@ def _is_real(x: Any) -> bool:
 
 
 def as_number(x: Any) -> float | None:
-    """A real number from an int, float, fraction, NumPy/CuPy scalar or 0-d array; None for anything else (bool too)."""
+    """A real number from an int, float, fraction, NumPy/CuPy scalar or 0-d array, or the one number of a list, tuple
+    or array of one (``[16.0]``, ``std.reshape(1)``); None for anything else (bool too)."""
     if isinstance(x, bool) or isinstance(x, numpy.bool_):
         return None
     if _is_real(x):
         return float(x)
-    got, _ = as_numpy(x) if is_array(x) else (None, "")
-    if got is not None and got.shape == () and got.dtype.kind in "fiu":
-        return float(got)
+    got, _ = as_numpy(x) if is_array(x) or (isinstance(x, (list, tuple)) and len(x) == 1) else (None, "")
+    if got is not None and got.size == 1 and got.dtype.kind in "fiu":  # 16.0, array(16.0), [16.0], array([16.0])
+        return float(got.reshape(()))
     return None
 
 
@@ -253,8 +262,8 @@ def _near_note(digits: int, usual: int) -> str:
     """Where the numbers agree in every digit usually shown, what such a near miss usually is."""
     if digits <= usual:
         return ""
-    return (" (close: the numbers part only in the last digits shown, yet by more than rounding; a slightly"
-            " different constant, such as an eps, or a step computed in float32, ends this close)")
+    return (" (close: the numbers agree in the digits usually shown, yet differ by more than rounding; a slightly"
+            " different constant, such as an eps, or a step computed in float32, gives such a near miss)")
 
 
 def _broken_note(broken: numpy.ndarray) -> str:
@@ -374,10 +383,12 @@ def check_pick(got: Any, expected: str, options: Sequence[str], *, name: str, ki
 
 
 class Mistake:
-    """A typical wrong answer: ``compute(*args)`` gives what that mistake returns; ``says`` names it."""
+    """A typical wrong answer: ``compute(*args)`` gives what that mistake returns; ``says`` names it.
+    ``tolerance`` (rtol, atol), where given, replaces the check's own for this mistake: an approximation of the
+    right answer is a mistake that agrees with it loosely."""
 
-    def __init__(self, says: str, compute: Callable[..., Any]):
-        self.says, self.compute = says, compute
+    def __init__(self, says: str, compute: Callable[..., Any], tolerance: tuple[float, float] | None = None):
+        self.says, self.compute, self.tolerance = says, compute, tolerance
 
     def matches(self, args: tuple, got: Any, rtol: float, atol: float) -> bool:
         try:
@@ -385,7 +396,7 @@ class Mistake:
                 wrong = self.compute(*copies(args))
         except Exception:  # noqa: BLE001 - a mistake that cannot even run on this input is not this one
             return False
-        return agrees(got, wrong, rtol, atol)
+        return agrees(got, wrong, *(self.tolerance or (rtol, atol)))
 
 
 class _Failed:
@@ -438,8 +449,8 @@ def check_function(func: Any, reference: Callable[..., Any], cases: Sequence[tup
     The learner's function, the reference and each mistake get their own copies of the arguments: a right
     answer written in place (``x -= x.max(axis=-1, keepdims=True)``, ``acc *= r``) is right.
     ``returns`` names the parts of a tuple result, e.g. ("out", "weights"); ``hint`` may then be a mapping from
-    those names to the hint for the step that gives that part (the first part that differs picks it; "" for any
-    other wrong answer). ``mistakes`` are typical
+    those names to the hint for the step that gives that part (the first part in the mapping's order that differs
+    picks it, so list a part computed earlier first; "" for any other wrong answer). ``mistakes`` are typical
     wrong answers: a result equal to one is named ("this looks like …"). ``forbid`` lists the shortcuts
     the exercise rules out (library functions, operators); using one is refused with what the exercise
     asks for, even when the numbers are right.
@@ -468,12 +479,18 @@ def check_function(func: Any, reference: Callable[..., Any], cases: Sequence[tup
             return
         if got is FAILED:
             return
+        if got is Ellipsis or (isinstance(got, (tuple, list)) and any(part is Ellipsis for part in got)):
+            labels = list(returns) or [f"result {i}" for i in range(len(got) if got is not Ellipsis else 0)]
+            unwritten = "" if got is Ellipsis else " for " + ", ".join(
+                f"`{label}`" for label, part in zip(labels, got) if part is Ellipsis)
+            report(NOT_ATTEMPTED, name, f"it still returns the placeholder `...`{unwritten}; write your code in its place")
+            return
         if isinstance(expected, tuple) and isinstance(got, list):
             got = tuple(got)  # a list of the right arrays is as natural as a tuple
         rtol, atol = _loosened_for_float32(got, rtol, atol)
         detail = _compare(got, expected, returns, rtol, atol)
         if detail is not None:
-            part_hint = hints.get(_first_differing(got, expected, returns, rtol, atol), hint)
+            part_hint = hints.get(_first_differing(got, expected, returns, rtol, atol, [k for k in hints if k]), hint)
             known = _named_mistake(func, mistakes, cases, number - 1, got, rtol, atol)
             if known is None and _reordered(got, expected, rtol, atol):
                 labels = list(returns) or [f"result {i}" for i in range(len(expected))]
@@ -515,13 +532,14 @@ def _named_mistake(func: Callable[..., Any], mistakes: Sequence[Mistake], cases:
                    got: Any, rtol: float, atol: float) -> str | None:
     """What the first mistake that ``got`` (the learner's result on ``cases[index]``) matches says, or None.
 
-    Where several match on that input (1/d_head and 1/√d_model are one number when d_model = 4 and
-    d_head = 2), the learner's function runs on the later inputs too, and the first mistake that also gives
-    its results there is named: the one the learner made. (Under the grader, an input the student's kernel
+    The learner's function runs on the later inputs too, and only a mistake that also gives its results there is
+    named: where several match on that input (1/d_head and 1/√d_model are one number when d_model = 4 and
+    d_head = 2), the one the learner made; where one matches there by chance (a fixed ``/ 8`` is "a division by
+    d_k" while d_k = 8), none. An input on which the learner's function raises ends the search. (Under the grader, an input the student's kernel
     was not yet asked about raises ``answers.Need``, which no ``except Exception`` stops: the kernel is asked.)"""
     matching = [m for m in mistakes if m.matches(cases[index], got, rtol, atol)]
     for args in cases[index + 1:]:
-        if len(matching) < 2:
+        if not matching:
             break
         try:  # quietly: what the learner's function prints was shown once, on the input that decided
             with numpy.errstate(all="ignore"), contextlib.redirect_stdout(io.StringIO()), \
@@ -531,8 +549,7 @@ def _named_mistake(func: Callable[..., Any], mistakes: Sequence[Mistake], cases:
             break
         if isinstance(later, list):
             later = tuple(later)
-        narrowed = [m for m in matching if m.matches(args, later, rtol, atol)]
-        matching = narrowed or matching
+        matching = [m for m in matching if m.matches(args, later, rtol, atol)]
     return matching[0].says if matching else None
 
 
@@ -557,12 +574,16 @@ def _reordered(got: Any, expected: Any, rtol: float, atol: float) -> bool:
                for order in itertools.permutations(range(len(got))) if list(order) != sorted(order))
 
 
-def _first_differing(got: Any, expected: Any, returns: Sequence[str], rtol: float, atol: float) -> str:
-    """The name of the first part of a tuple result that differs from the expected one ("" if none is told apart)."""
+def _first_differing(got: Any, expected: Any, returns: Sequence[str], rtol: float, atol: float,
+                     first: Sequence[str] = ()) -> str:
+    """The name of the part of a tuple result that differs from the expected one ("" if none is told apart): the
+    first of ``first`` that differs (the order of a check's hints: the part computed earlier first, as a wrong
+    ``weights`` makes ``out`` wrong too), else the first in the order returned."""
     if not (isinstance(expected, tuple) and isinstance(got, tuple) and len(got) == len(expected)):
         return ""
     labels = list(returns) or [f"result {i}" for i in range(len(expected))]
-    return next((label for label, g, e in zip(labels, got, expected) if difference(g, e, rtol, atol) is not None), "")
+    differ = [label for label, g, e in zip(labels, got, expected) if difference(g, e, rtol, atol) is not None]
+    return next((label for label in first if label in differ), differ[0] if differ else "")
 
 
 def _compare(got: Any, expected: Any, returns: Sequence[str], rtol: float, atol: float) -> str | None:
@@ -615,6 +636,10 @@ class Forbidden:
         for name in self.library:
             if target is _library_function(name) or (replayed is not None and func.grader_library == name):
                 return f"course_lib's `{name}` itself"
+        if not hasattr(target, "__code__"):  # np.matmul, np.einsum, np.ndarray.dot: compiled, no code to read
+            called = getattr(target, "__name__", "")
+            if called in self.names or ("@" in self.operators and called == "matmul"):
+                return f"`{called}` itself"
         for code in (_codes(func) if replayed is None else replayed):
             if replayed is not None:
                 named = [name for name in self.library if name in code.co_names and name not in self.when
