@@ -174,6 +174,7 @@ def test_multi_head_attention(capsys):
     (lambda x, *w: mha(x, *w, scale=w[-1] / x.shape[-1]), "scaling by 1/d_head"),
     (lambda x, *w: mha(x, *w, merge=None), "heads merged by a plain reshape"),
     (lambda x, *w: mha(x, *w, project=False), "without the output projection W_o"),
+    (lambda x, w_q, w_k, w_v, w_o, n: mha(x, w_q, w_k, w_v, w_o.T, n), "W_o transposed"),
     (lambda x, *w: mha(x, *w)[::-1], "the right arrays in the wrong order: return (out, weights)"),
 ])
 def test_multi_head_attention_names_mistakes(capsys, mistake, says):

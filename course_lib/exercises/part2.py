@@ -90,8 +90,8 @@ def check_causal_self_attention(func: Callable[..., Any]) -> None:
                     "hides nothing; a boolean mask (True = may attend) hides keys",
                     lambda x, w_q, w_k, w_v: sdpa(x @ w_q, x @ w_k, x @ w_v,
                                                   mask=attention.causal_mask(x.shape[0]) * 1.0)),
-            Mistake("the future scores set to 0 (or multiplied by 0): a score of 0 still gets weight after the softmax; masked "
-                    "keys need a score of -inf (which a boolean mask gives them)", multiplied),
+            Mistake("the future scores set to 0 (or multiplied by 0): a score of 0 still gets weight after the "
+                    "softmax; masked keys need a score of -inf (which a boolean mask gives them)", multiplied),
             Mistake("causal attention without the 1/√d_k scaling",
                     lambda x, w_q, w_k, w_v: sdpa(x @ w_q, x @ w_k, x @ w_v, causal=True, scale=1.0)),
             Mistake("the queries, keys or values not all taken from x with their own matrix",
@@ -327,6 +327,10 @@ def check_multi_head_attention(func: Callable[..., Any]) -> None:
         out, weights = heads(x, w_q, w_k, w_v, n_heads)
         return merge(out), weights
 
+    def w_o_turned(x: Any, w_q: Any, w_k: Any, w_v: Any, w_o: Any, n_heads: int) -> tuple[Any, Any]:
+        out, weights = heads(x, w_q, w_k, w_v, n_heads)
+        return merge(out) @ xp.swapaxes(w_o, -1, -2), weights
+
     def unscaled(x: Any, w_q: Any, w_k: Any, w_v: Any, w_o: Any, n_heads: int) -> tuple[Any, Any]:
         out, weights = heads(x, w_q, w_k, w_v, n_heads, scale=1.0)
         return merge(out) @ w_o, weights
@@ -349,6 +353,8 @@ def check_multi_head_attention(func: Callable[..., Any]) -> None:
             Mistake("heads merged by a plain reshape of (n_heads, T, d_head): that mixes up tokens; the head axis "
                     "must move back next to the features first", plain_merge),
             Mistake("the merged heads without the output projection W_o", no_w_o),
+            Mistake("W_o transposed: the merged heads (T, d_model) are multiplied by W_o as it is, the same way x is "
+                    "by W_q", w_o_turned),
             Mistake("heads without the 1/√d_head scaling of their scores", unscaled),
             Mistake("heads split by a plain reshape to (n_heads, T, d_head): a head then gets runs of consecutive "
                     "tokens' features, not its own slice of every token's features; split the features, then "

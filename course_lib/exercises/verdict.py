@@ -483,7 +483,8 @@ def check_function(func: Any, reference: Callable[..., Any], cases: Sequence[tup
             labels = list(returns) or [f"result {i}" for i in range(len(got) if got is not Ellipsis else 0)]
             unwritten = "" if got is Ellipsis else " for " + ", ".join(
                 f"`{label}`" for label, part in zip(labels, got) if part is Ellipsis)
-            report(NOT_ATTEMPTED, name, f"it still returns the placeholder `...`{unwritten}; write your code in its place")
+            report(NOT_ATTEMPTED, name,
+                   f"it still returns the placeholder `...`{unwritten}; write your code in its place")
             return
         if isinstance(expected, tuple) and isinstance(got, list):
             got = tuple(got)  # a list of the right arrays is as natural as a tuple
@@ -535,8 +536,9 @@ def _named_mistake(func: Callable[..., Any], mistakes: Sequence[Mistake], cases:
     The learner's function runs on the later inputs too, and only a mistake that also gives its results there is
     named: where several match on that input (1/d_head and 1/√d_model are one number when d_model = 4 and
     d_head = 2), the one the learner made; where one matches there by chance (a fixed ``/ 8`` is "a division by
-    d_k" while d_k = 8), none. An input on which the learner's function raises ends the search. (Under the grader, an input the student's kernel
-    was not yet asked about raises ``answers.Need``, which no ``except Exception`` stops: the kernel is asked.)"""
+    d_k" while d_k = 8), none. An input on which the learner's function raises ends the search. (Under the
+    grader, an input the student's kernel was not yet asked about raises ``answers.Need``, which no ``except
+    Exception`` stops: the kernel is asked.)"""
     matching = [m for m in mistakes if m.matches(cases[index], got, rtol, atol)]
     for args in cases[index + 1:]:
         if not matching:
