@@ -407,3 +407,18 @@ def test_a_replaced_scores_table_is_named_not_the_answer(capsys, table):
     out = verdict(capsys)
     assert_wrong(out, "could not read `scores`", "run that cell again")
     assert "previous_token_head" not in out
+
+
+def test_layer_norm_backward_with_axis_0_for_the_sums_keeps_the_name_of_the_means(capsys):
+    def means_over_axis_0(grad_y, x, gamma):
+        grad_x, _, _ = ln_backward(grad_y, x, gamma)
+        x_hat = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5)
+        return grad_x, np.mean(grad_y * x_hat, axis=0), np.mean(grad_y, axis=0)
+
+    assert_wrong(run(capsys, exercises.check_layer_norm_backward, means_over_axis_0), "this looks like ",
+                 "means where grad_gamma and grad_beta need sums")
+
+
+def test_causal_block_without_a_head_axis_but_summed_over_axis_1_is_named(capsys):
+    assert_wrong(run(capsys, exercises.check_causal_block, lambda *a: block_written(*a, head_axis=False)),
+                 "this looks like ", "no axis for the heads")

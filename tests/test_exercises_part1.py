@@ -977,7 +977,24 @@ def test_a_number_may_come_in_a_list_of_one_and_a_partly_filled_list_says_so(cap
     exercises.check_score_std([16.0], np.array([1.0]))
     assert "std_unscaled" in verdict(capsys) and "expected a number" not in verdict(capsys)
     exercises.check_weights_for_point([0.25, ..., 0.5], *triangle())
-    assert_wrong(verdict(capsys), "still holds `...`")
+    out = verdict(capsys)
+    assert out.startswith("⏳ Not attempted yet") and "still holds `...`" in out
+    exercises.check_score_std([...], 1.0)
+    out = verdict(capsys)
+    assert "still holds `...`" in out and "Ellipsis" not in out
+
+
+def test_a_slip_that_only_a_batch_shows_keeps_the_name_of_the_first(capsys):
+    """q.shape[0] is the number of tokens on a matrix and the batch size on a batch: named on both."""
+    assert_wrong(run(capsys, exercises.check_scaled_scores,
+                     lambda q, k: q @ k.swapaxes(-1, -2) / np.sqrt(q.shape[0])), "this looks like ", "number of tokens")
+
+
+def test_forward_differences_are_named_an_estimate_too(capsys):
+    def forward(s, h=1e-4):
+        return np.stack([(softmax(s + h * e) - softmax(s)) / h for e in np.eye(len(s))], axis=-1)
+
+    assert_wrong(run(capsys, exercises.check_softmax_jacobian, forward), "this looks like an estimate")
 
 
 def test_the_slips_of_00_05_and_08_a_probe_found_are_named(capsys):

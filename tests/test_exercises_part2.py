@@ -453,3 +453,10 @@ def test_wrong_weights_never_get_the_hint_that_the_weights_are_right(capsys, mis
 def test_right_weights_and_a_wrong_out_get_the_hint_for_out(capsys):
     out = run(capsys, exercises.check_causal_self_attention, lambda x, *w: (causal(x, *w)[0] * 2, causal(x, *w)[1]))
     assert_wrong(out, "Hint: your weights are right")
+
+
+def test_the_diagonal_hidden_through_course_libs_mask_is_named(capsys):
+    def strict(x, *w):
+        return causal(x, *w, mask=np.arange(x.shape[0])[None, :] < np.arange(x.shape[0])[:, None])
+
+    assert_wrong(run(capsys, exercises.check_causal_self_attention, strict), "this looks like ", "the diagonal hidden")

@@ -362,3 +362,22 @@ NATURAL = [
 def test_a_right_answer_is_right_in_every_natural_form(capsys, check, answer):
     out = run(capsys, check, answer)
     assert out.startswith("✅ Correct"), out
+
+
+@pytest.mark.parametrize("mistake, says", [
+    (lambda w, v, g: (g @ v, w.T @ g), "grad_weights without the transpose of v"),
+    (lambda w, v, g: (g @ v.T, w @ g), "grad_v without the transpose of the weights"),
+    (lambda w, v, g: (v.T @ g, g @ w.T), "the factors of each product in the wrong order"),
+])
+def test_weighted_sum_backward_names_a_mistake_written_with_dot_t(capsys, mistake, says):
+    """.T is right on the square first input and reverses every axis of the batch: the first slip keeps its name."""
+    assert_wrong(run(capsys, exercises.check_weighted_sum_backward, mistake), "this looks like ", says)
+
+
+def test_online_softmax_without_its_guard_keeps_the_name_of_the_missing_rescale(capsys):
+    def update(m, l, acc, s, v):
+        m_new = np.maximum(m, s.max(-1))
+        p = np.exp(s - m_new[..., None])
+        return m_new, l + p.sum(-1), acc + p @ v
+
+    assert_wrong(run(capsys, exercises.check_online_softmax_update, update), "this looks like ", "not rescaled")

@@ -133,7 +133,7 @@ def _block(x: Any, gamma: Any, beta: Any, w_q: Any, w_k: Any, w_v: Any, w_o: Any
                                           mask=masks.get(mask) if causal else None)  # (B, H, T, d_k)
     y = out @ w_o  # (B, H, T, d_model)
     y = {"sum": lambda: xp.sum(y, axis=1), "mean": lambda: xp.mean(y, axis=1), "batch": lambda: xp.sum(y, axis=0),
-         "none": lambda: y}[heads if head_axis or heads != "sum" else "none"]()
+         "none": lambda: y}[heads]()
     y = x + y if residual else y
     return layers.layer_norm(y, gamma, beta) if (norm and not pre_norm) else y
 
@@ -161,9 +161,10 @@ def check_causal_block(func: Callable[..., Any]) -> None:
                     lambda *a: _block(*a, heads="mean")),
             Mistake(no_heads := "no axis for the heads: layer_norm(x) of shape (B, T, d_model) times w_q of shape "
                                 "(n_heads, d_model, d_k) pairs sequence b with head b alone (test input 2 has as many "
-                                "sequences as heads); every head reads every sequence, so the input needs an axis of "
-                                "length 1 where the heads go", lambda *a: _block(*a, head_axis=False)),
+                                "sequences as heads); every head reads every sequence",
+                    lambda *a: _block(*a, head_axis=False, heads="none")),
             Mistake(no_heads, lambda *a: _block(*a, head_axis=False, heads="batch")),
+            Mistake(no_heads, lambda *a: _block(*a, head_axis=False)),  # then the sum over axis 1 adds up positions
             Mistake("the heads' outputs summed over axis 0, the sequences of the batch; the heads are axis 1 of "
                     "(B, n_heads, T, d_model)", lambda *a: _block(*a, heads="batch")),
             Mistake("the diagonal hidden too: position i may see positions 0..i, itself included",

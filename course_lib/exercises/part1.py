@@ -18,6 +18,7 @@ from ..backend import to_numpy
 from .verdict import (
     CORRECT, NOT_ATTEMPTED, REPLACE_DOTS, WRONG, Forbidden, Mistake, as_name, as_numpy, as_strings,
     check_array, check_function, check_pick, copies, judge_prediction, never_raises, read_answer, report,
+    unwritten,
 )
 
 __all__ = [
@@ -430,7 +431,10 @@ def check_scaled_scores(func: Callable[..., Any]) -> None:
             Mistake(tokens := "a division by the square root of the number of tokens (queries or keys); d_k is the "
                                "length of a query, the last axis of q", lambda q, k: scores(q, k) / q.shape[-2] ** 0.5),
             Mistake(tokens, lambda q, k: scores(q, k) / k.shape[-2] ** 0.5),
-            Mistake(power := "d_k**1/2, which Python reads as (d_k**1) / 2, no square root: ** binds before /",
+            Mistake(tokens, lambda q, k: scores(q, k) / q.shape[0] ** 0.5),  # shape[0]: on a batch, its size
+            Mistake(tokens, lambda q, k: scores(q, k) / k.shape[0] ** 0.5),
+            Mistake(power := "d_k**1/2: ** binds before /, so that is d_k to the power 1, then a division by 2; no "
+                             "square root is taken",
                     lambda q, k: scores(q, k) / (q.shape[-1] / 2)),  # d_k = q.shape[-1]**1/2; s / d_k
             Mistake(power, lambda q, k: scores(q, k) / q.shape[-1] / 2),  # s / q.shape[-1]**1/2
         ],
@@ -466,9 +470,9 @@ def check_softmax_jacobian(func: Callable[..., Any]) -> None:
                     lambda s: diag(s) - s[:, None] * s[None, :]),
             Mistake("p @ p.T with a 1-D p: .T leaves a vector as it is, so that is one number, p·p, not the (n, n) "
                     "matrix of the products p_i p_j", lambda s: diag(softmax(s)) - softmax(s) @ softmax(s)),
-            Mistake("an estimate, not the closed form: your numbers agree with the Jacobian to six digits or more, "
-                    "but not to rounding, as finite differences do; the formula gives every digit",
-                    reference, tolerance=(1e-6, 1e-9)),
+            Mistake("an estimate, not the closed form: your numbers agree with the Jacobian to several digits but "
+                    "not to rounding, as finite differences do; the formula gives every digit",
+                    reference, tolerance=(1e-3, 1e-6)),
         ],
         forbid=Forbidden("for the Jacobian in closed form, from its formula, not measured by finite differences",
                          library=["numerical_gradient", "softmax_backward"], names=["numerical_gradient"],
@@ -573,8 +577,8 @@ def check_weighted_sum(func: Callable[..., Any]) -> None:
         mistakes=[Mistake("column i of the weights used for query i; a query's weights are its ROW",
                           lambda weights, v: _swap(weights) @ v),
                   Mistake("a column of the weights multiplied entry by entry with a value row (weights[:, j] * v[j]): "
-                          "that pairs query c with feature c, so every output row comes out the same; query i scales "
-                          "the whole value row j by ONE number, its weight w_ij",
+                          "that multiplies query 0's weight with feature 0, query 1's with feature 1, …, so every "
+                          "output row comes out the same; query i scales the whole value row j by one number, a_ij",
                           lambda weights, v: _out_zeros(weights, v) + sum(
                               weights[:, j] * v[j] for j in range(v.shape[0]))),
                   Mistake("a sum over the queries (axis 0) instead of over the keys: output row i adds up the value "
@@ -593,8 +597,8 @@ def check_weights_for_point(weights: Any, v: Any, target: Any) -> None:
     name = "w_target"
     hint = ("write weights @ v = target as one equation per coordinate, add w_0 + w_1 + w_2 = 1, "
             "and solve the three equations")
-    if weights is Ellipsis:
-        report(NOT_ATTEMPTED, name, REPLACE_DOTS)
+    if unwritten(weights):
+        report(NOT_ATTEMPTED, name, unwritten(weights))
         return
     v_np, target_np = numpy.asarray(to_numpy(v), dtype=float), numpy.asarray(to_numpy(target), dtype=float)
     got, why = as_numpy(weights)
@@ -701,9 +705,10 @@ def check_attention(func: Callable[..., Any]) -> None:
                     "exp overflows to inf and the weights become nan", naive),
             Mistake("one maximum for the whole score matrix: a query whose scores lie far below it underflows to "
                     "0 / 0; subtract each ROW's own maximum", global_max),
-            Mistake(keepdims := "a row maximum or row sum taken without keepdims=True: it has one number per row, and "
-                                "without the kept axis it lines up with the columns, so each column gets another "
-                                "row's number (a square score matrix, as in test input 1, runs anyway)",
+            Mistake(keepdims := "a row maximum or row sum taken without keepdims=True: it has one number per row, "
+                                "and without the kept axis it lines up with the columns, so column j is shifted or "
+                                "divided by row j's number instead of each row by its own (a square score matrix, as "
+                                "in test input 1, runs anyway)",
                     lambda q, k, v: finish(softmax_rows(scaled(q, k), keep_max=False), v)),
             Mistake(keepdims, lambda q, k, v: finish(softmax_rows(scaled(q, k), keep_sum=False), v)),
             Mistake(keepdims, lambda q, k, v: finish(softmax_rows(scaled(q, k), keep_max=False, keep_sum=False), v)),

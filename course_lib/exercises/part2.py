@@ -100,6 +100,9 @@ def check_causal_self_attention(func: Callable[..., Any]) -> None:
                               "itself alone",
                     lambda *a: written(*a, offset=-1)),
             Mistake(itself, lambda *a: written(*a, offset=-1, fill=-1e9)),
+            Mistake(itself, lambda x, w_q, w_k, w_v: sdpa(  # course_lib's softmax: a row with every key masked is 0
+                x @ w_q, x @ w_k, x @ w_v,
+                mask=xp.arange(x.shape[0])[None, :] < xp.arange(x.shape[0])[:, None])),
             Mistake("one key of the future let in: query i sees key i + 1 too; it may see keys 0..i only",
                     lambda *a: written(*a, offset=1)),
             Mistake("a softmax along the first axis (over the queries): each query's ROW of weights must sum to 1",
@@ -353,8 +356,7 @@ def check_multi_head_attention(func: Callable[..., Any]) -> None:
             Mistake("heads merged by a plain reshape of (n_heads, T, d_head): that mixes up tokens; the head axis "
                     "must move back next to the features first", plain_merge),
             Mistake("the merged heads without the output projection W_o", no_w_o),
-            Mistake("W_o transposed: the merged heads (T, d_model) are multiplied by W_o as it is, the same way x is "
-                    "by W_q", w_o_turned),
+            Mistake("W_o transposed: like W_q, W_k and W_v, it has one row per feature it reads", w_o_turned),
             Mistake("heads without the 1/√d_head scaling of their scores", unscaled),
             Mistake("heads split by a plain reshape to (n_heads, T, d_head): a head then gets runs of consecutive "
                     "tokens' features, not its own slice of every token's features; split the features, then "

@@ -96,13 +96,18 @@ def check_weighted_sum_backward(func: Callable[..., Any]) -> None:
         forbid=Forbidden("for the two gradients written out from out = weights @ v",
                          library=["attention_backward", "numerical_gradient"]),
         mistakes=[
-            Mistake("grad_weights without the transpose of v: grad_out @ v; out_i = Σ_j w_ij v_j, so ∂L/∂w_ij is "
-                    "grad_out_i · v_j, a row of grad_out against a ROW of v", lambda w, v, g: (g @ v, t(w) @ g)),
-            Mistake("grad_v without the transpose of the weights: weights @ grad_out; value j is used by every query i "
-                    "with weight w_ij, so its gradient sums over the queries", lambda w, v, g: (g @ t(v), w @ g)),
+            Mistake(no_v_t := "grad_weights without the transpose of v: grad_out @ v; out_i = Σ_j w_ij v_j, so "
+                              "∂L/∂w_ij is grad_out_i · v_j, a row of grad_out against a ROW of v",
+                    lambda w, v, g: (g @ v, t(w) @ g)),
+            Mistake(no_v_t, lambda w, v, g: (g @ v, reverse(w) @ g)),  # with w.T, which a batch shows apart
+            Mistake(no_w_t := "grad_v without the transpose of the weights: weights @ grad_out; value j is used by "
+                              "every query i with weight w_ij, so its gradient sums over the queries",
+                    lambda w, v, g: (g @ t(v), w @ g)),
+            Mistake(no_w_t, lambda w, v, g: (g @ reverse(v), w @ g)),
             Mistake("both gradients without their transposes", lambda w, v, g: (g @ v, w @ g)),
-            Mistake("the factors of each product in the wrong order (vᵀ @ grad_out, grad_out @ weightsᵀ)",
+            Mistake(order := "the factors of each product in the wrong order (vᵀ @ grad_out, grad_out @ weightsᵀ)",
                     lambda w, v, g: (t(v) @ g, g @ t(w))),
+            Mistake(order, lambda w, v, g: (reverse(v) @ g, g @ reverse(w))),
             Mistake(".T on a batch: it reverses EVERY axis, which mixes up the batch axes; swap only the last two",
                     lambda w, v, g: (g @ reverse(v), reverse(w) @ g)),
             Mistake(".T on a batch (for v): it reverses EVERY axis, which mixes up the batch axes; swap only the last two",

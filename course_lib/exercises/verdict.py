@@ -150,6 +150,14 @@ def _holds_dots(x: Any) -> bool:
     return isinstance(x, (list, tuple)) and any(e is Ellipsis or _holds_dots(e) for e in x)
 
 
+def unwritten(x: Any) -> str | None:
+    """What a "not attempted" verdict says where ``x`` is the placeholder ``...`` or a list still holding one;
+    None for anything else."""
+    if x is Ellipsis:
+        return REPLACE_DOTS
+    return "the list still holds `...`: " + REPLACE_DOTS if _holds_dots(x) else None
+
+
 def _host_array(x: Any) -> numpy.ndarray:
     """A NumPy copy of a NumPy, CuPy or other array-API array (via DLPack where __array__ is missing)."""
     try:
@@ -297,8 +305,8 @@ def agrees(got: Any, expected: Any, rtol: float = 1e-6, atol: float = 1e-9) -> b
 def check_array(got: Any, expected: Any, *, name: str = "your answer", hint: str = "",
                 rtol: float = 1e-6, atol: float = 1e-9) -> None:
     """Compare an array answer (any natural form) with the expected array and print the verdict."""
-    if got is Ellipsis:
-        report(NOT_ATTEMPTED, name, REPLACE_DOTS)
+    if unwritten(got):
+        report(NOT_ATTEMPTED, name, unwritten(got))
         return
     detail = difference(got, expected, rtol, atol)
     if detail is None:
@@ -333,8 +341,8 @@ def check_value(got: Any, expected: Any, *, name: str = "your answer", hint: str
 def read_answer(got: Any, reader: Callable[[Any], Any], *, name: str, form: str, hint: str) -> Any:
     """The answer ``got`` read by ``reader`` (as_number, as_strings, …), or None once a verdict has been
     printed instead: the placeholder, or a form the reader cannot read."""
-    if got is Ellipsis:
-        report(NOT_ATTEMPTED, name, REPLACE_DOTS)
+    if unwritten(got):
+        report(NOT_ATTEMPTED, name, unwritten(got))
         return None
     value = reader(got)
     if value is None:
@@ -492,7 +500,7 @@ def check_function(func: Any, reference: Callable[..., Any], cases: Sequence[tup
         detail = _compare(got, expected, returns, rtol, atol)
         if detail is not None:
             part_hint = hints.get(_first_differing(got, expected, returns, rtol, atol, [k for k in hints if k]), hint)
-            known = _named_mistake(func, mistakes, cases, number - 1, got, rtol, atol)
+            known = _named_mistake(func, mistakes, cases, number - 1, got, rtol, atol, reference)
             if known is None and _reordered(got, expected, rtol, atol):
                 labels = list(returns) or [f"result {i}" for i in range(len(expected))]
                 known, part_hint = f"the right arrays in the wrong order: return ({', '.join(labels)})", hint
@@ -530,15 +538,17 @@ def _float32_values(got: Any) -> bool:
 
 
 def _named_mistake(func: Callable[..., Any], mistakes: Sequence[Mistake], cases: Sequence[tuple], index: int,
-                   got: Any, rtol: float, atol: float) -> str | None:
+                   got: Any, rtol: float, atol: float, reference: Callable[..., Any] | None = None) -> str | None:
     """What the first mistake that ``got`` (the learner's result on ``cases[index]``) matches says, or None.
 
     The learner's function runs on the later inputs too, and only a mistake that also gives its results there is
     named: where several match on that input (1/d_head and 1/√d_model are one number when d_model = 4 and
     d_head = 2), the one the learner made; where one matches there by chance (a fixed ``/ 8`` is "a division by
-    d_k" while d_k = 8), none. An input on which the learner's function raises ends the search. (Under the
-    grader, an input the student's kernel was not yet asked about raises ``answers.Need``, which no ``except
-    Exception`` stops: the kernel is asked.)"""
+    d_k" while d_k = 8), none. A later input on which the learner's function raises, or gives a result of
+    another shape or nan and inf where ``reference`` gives numbers, ends the search: a second slip that only a
+    batch shows (``axis=0`` for "every axis but the last", ``.T`` on three axes, a missing guard) hides nothing
+    about the first. (Under the grader, an input the student's kernel was not yet asked about raises
+    ``answers.Need``, which no ``except Exception`` stops: the kernel is asked.)"""
     matching = [m for m in mistakes if m.matches(cases[index], got, rtol, atol)]
     for args in cases[index + 1:]:
         if not matching:
@@ -551,8 +561,27 @@ def _named_mistake(func: Callable[..., Any], mistakes: Sequence[Mistake], cases:
             break
         if isinstance(later, list):
             later = tuple(later)
+        if reference is not None and _broken_otherwise(later, reference(*copies(args))):
+            break
         matching = [m for m in matching if m.matches(args, later, rtol, atol)]
     return matching[0].says if matching else None
+
+
+def _broken_otherwise(got: Any, expected: Any) -> bool:
+    """True when ``got`` differs from ``expected`` by more than its numbers: another form (length, shape), or
+    nan and inf where ``expected`` has numbers."""
+    pairs = list(zip(got, expected)) if isinstance(expected, tuple) and isinstance(got, tuple) else [(got, expected)]
+    if isinstance(expected, tuple) and (not isinstance(got, tuple) or len(got) != len(expected)):
+        return True
+    for part, want in pairs:
+        values, _ = as_numpy(part)
+        want = numpy.asarray(to_numpy(want))
+        if values is None or values.shape != want.shape:
+            return True
+        with numpy.errstate(all="ignore"):
+            if (~numpy.isfinite(values.astype(float)) & numpy.isfinite(want.astype(float))).any():
+                return True
+    return False
 
 
 def _loosened_for_float32(got: Any, rtol: float, atol: float) -> tuple[float, float]:
