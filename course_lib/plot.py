@@ -74,7 +74,11 @@ def use_style() -> None:
 
 
 
-def _quoted(texts: Sequence[str], most: int = 12) -> str:
+WEIGHT_LINES = "course_lib.plot.weight_lines"  # the gid of a weight_lines panel, which describe_figure reads
+_NUMBER = re.compile(r"^[−+-]?[\d.,]+(e[−+-]?\d+)?\s*[%×x]?$|^\$\\mathdefault\{.*\}\$$")
+
+
+def _quoted(texts: Sequence[str], most: int = 20) -> str:
     shown = [f"“{text}”" for text in texts[:most]]
     return ", ".join(shown) + (f" and {len(texts) - most} more" if len(texts) > most else "")
 
@@ -83,81 +87,184 @@ def _words(labels: Sequence[Any]) -> list[str]:
     """The texts of tick labels where they are words (tokens), not numbers; [] for a numeric axis."""
     texts = [label.get_text().strip() for label in labels]
     texts = [text for text in texts if text]
-    numeric = re.compile(r"^[−+-]?[\d.,]+(e[−+-]?\d+)?%?$|^\$.*\$$")
-    return [] if not texts or all(numeric.match(text) for text in texts) else texts
+    return [] if not texts or all(_NUMBER.match(text) for text in texts) else texts
 
 
-def _panel(ax: Any, seen: dict[str, tuple[int, str]], number: int) -> str:
-    """Panel ``number`` in words; ``seen`` maps the tick words already given (joined) to the panel and axis
-    that gave them, so that a figure names them once."""
+def _bar_labels(ax: Any, bars: Sequence[Any]) -> list[str]:
+    """The tick label under each bar of ``bars`` (its x position's nearest tick), "" where there is none."""
+    ticks = [(t.get_position()[0], t.get_text().strip()) for t in ax.get_xticklabels() if t.get_text().strip()]
+    if not ticks:
+        return ["" for _ in bars]
+    return [min(ticks, key=lambda tick: abs(tick[0] - (bar.get_x() + bar.get_width() / 2)))[1] for bar in bars]
+
+
+def _highlighted(ax: Any) -> str:
+    """Bars drawn in the colour of a legend entry, where only some bars have it: "“entry”: “park”, “play”"."""
+    from matplotlib.container import BarContainer
+    from matplotlib.colors import to_hex
+
+    containers = [c for c in ax.containers if isinstance(c, BarContainer)]
+    legend = ax.get_legend()
+    if len(containers) != 1 or legend is None:
+        return ""
+    bars = list(containers[0])
+    colours = [to_hex(bar.get_facecolor()) for bar in bars]
+    for handle, text in zip(legend.legend_handles, legend.get_texts()):
+        try:
+            colour = to_hex(handle.get_facecolor())
+        except (AttributeError, ValueError):
+            continue
+        chosen = [label for label, c in zip(_bar_labels(ax, bars), colours) if c == colour and label]
+        if chosen and colours.count(colour) < len(bars):
+            return f"bars highlighted as “{text.get_text()}”: {_quoted(chosen)}"
+    return ""
+
+
+def _legend(legend: Any) -> str:
+    title = legend.get_title().get_text().strip()
+    return "legend" + (f" “{title}”:" if title else "") + " " + _quoted([t.get_text() for t in legend.get_texts()])
+
+
+def _panel(ax: Any) -> dict:
+    """Panel ``ax`` as parts to put into words: its kind, title and the rest (axes, legend, labels)."""
     from matplotlib.container import BarContainer
 
+    texts = [t for t in ax.texts if t.get_visible() and t.get_text().strip()]
+    words = [t for t in texts if not _NUMBER.match(t.get_text().strip())]  # numbers drawn on a panel are data
+    arrows = (any(type(c).__name__ == "Quiver" for c in ax.collections)
+              or any(type(p).__name__ in ("FancyArrow", "FancyArrowPatch") for p in ax.patches)
+              or any(getattr(t, "arrow_patch", None) is not None for t in ax.texts))
+    lines = [line for line in ax.lines if len(line.get_xdata()) > 0]
+    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
     kinds = []
-    if ax.images:
+    if ax.images or any(type(c).__name__ == "QuadMesh" for c in ax.collections):
         kinds.append("heatmap")
-    if any(isinstance(c, BarContainer) for c in ax.containers):
-        kinds.append("bar chart")
-    if [line for line in ax.lines if len(line.get_xdata()) > 2]:
+    if bars:
+        kinds.append("grouped bar chart" if len(bars) > 1 else "bar chart")
+    if [line for line in lines if len(line.get_xdata()) > 2]:
         kinds.append("line plot")
-    elif ax.lines and not kinds:
-        kinds.append("lines")
     if any(type(c).__name__ == "PathCollection" for c in ax.collections):
         kinds.append("scatter plot")
-    if (any(type(c).__name__ == "Quiver" for c in ax.collections)
-            or any(type(p).__name__ in ("FancyArrow", "FancyArrowPatch") for p in ax.patches)
-            or any(getattr(t, "arrow_patch", None) is not None for t in ax.texts)):
-        kinds.append("arrows")
-    parts = [" with ".join(kinds) if kinds else "panel"]
-    if ax.get_title():
-        parts[0] += f" “{ax.get_title()}”"
-    for name, axis, label in (("x", ax.xaxis, ax.get_xlabel()), ("y", ax.yaxis, ax.get_ylabel())):
-        words = _words(axis.get_ticklabels()) if ax.axison else []
-        if words:
-            key = "\0".join(words)
+    if arrows:
+        kinds.append("arrow diagram" if not kinds else "arrows")
+    if not kinds and lines:
+        kinds.append("lines")
+    if not kinds and words and not ax.axison:
+        kinds.append("text panel")
+    parts = []
+    if ax.get_gid() == WEIGHT_LINES:  # a weight_lines panel: queries on the left, keys on the right
+        side = {"right": [], "left": []}
+        for t in words:
+            side.get(t.get_horizontalalignment(), []).append(t.get_text().strip())
+        kinds = ["weight-lines diagram"]
+        parts.append(f"lines from the queries on the left, {_quoted(side['right'])}, to the keys on the right, "
+                     f"{_quoted(side['left'])}; a heavier weight draws a thicker, darker line")
+        words = []
+    axes = []
+    for name, axis, label, scale in (("x", ax.xaxis, ax.get_xlabel(), ax.get_xscale()),
+                                     ("y", ax.yaxis, ax.get_ylabel(), ax.get_yscale())):
+        ticks = _words(axis.get_ticklabels()) if ax.axison and ax.get_gid() != WEIGHT_LINES else []
+        log = " (log scale)" if scale == "log" and "log" not in label else ""
+        if label or ticks or log:
+            axes.append((name, (f" “{label}”" if label else "") + log, ticks))
+    legend, highlighted = ax.get_legend(), _highlighted(ax)
+    if legend is not None and not (highlighted and len(legend.get_texts()) == 1):
+        parts.append(_legend(legend))
+    if highlighted:
+        parts.append(highlighted)
+    if ax.images and words:  # words in a heatmap's cells; boxed cells named by their words
+        boxed = []
+        for box in (p for p in ax.patches if type(p).__name__ == "Rectangle"):
+            x0, y0 = box.get_xy()
+            x1, y1 = x0 + box.get_width(), y0 + box.get_height()
+            boxed += [t.get_text().strip() for t in words
+                      if min(x0, x1) <= t.get_position()[0] <= max(x0, x1)
+                      and min(y0, y1) <= t.get_position()[1] <= max(y0, y1)]
+        parts.append(f"a word in each cell" + (f", boxed: {_quoted(boxed)}" if boxed else ""))
+    elif words:
+        parts.append("labels " + _quoted([t.get_text().strip() for t in words]))
+    return {"kind": " with ".join(kinds) if kinds else "panel", "title": ax.get_title(), "axes": axes, "parts": parts}
+
+
+def _plural(kind: str) -> str:
+    return " with ".join(part + "s" for part in kind.split(" with "))
+
+
+def _said(panel: dict, number: int, seen: dict[tuple, tuple[int, str]]) -> str:
+    """The details of panel ``number`` (no kind, no title), its tick words given once per figure: a later axis with
+    the same words says whose they are."""
+    said = []
+    for name, label, ticks in panel["axes"]:
+        text = f"{name} axis{label}"
+        if ticks:
+            key = tuple(ticks)
             if key not in seen:
-                words_text = _quoted(words)
+                seen[key] = (number, name)
+                text += ": " + _quoted(ticks)
             elif seen[key][0] == number:
-                words_text = f"the words of its {seen[key][1]} axis"
+                text += f": the words of its {seen[key][1]} axis"
             else:
-                words_text = f"the words of panel {seen[key][0]}"
-            seen.setdefault(key, (number, name))
-        if label or words:
-            parts.append(f"{name} axis" + (f" “{label}”" if label else "") + (f": {words_text}" if words else ""))
-    legend = ax.get_legend()
-    if legend is not None:
-        parts.append("legend " + _quoted([t.get_text() for t in legend.get_texts()]))
-    # words drawn on the panel, a diagram's labels (a heatmap's numbers in its cells left out)
-    words = [] if ax.images else [t.get_text().strip() for t in ax.texts if t.get_visible() and t.get_text().strip()]
-    if words:
-        parts.append("labels " + _quoted(words))
-    return ", ".join(parts)
+                text += f": the words of panel {seen[key][0]}'s {seen[key][1]} axis"
+        said.append(text)
+    return ", ".join(said + panel["parts"])
 
 
-def describe_figure(fig: Any, most: int = 700) -> str:
-    """A figure in words, for readers who do not see it: its title, and each panel's kind (heatmap, bar
-    chart, line plot, …), title, axis labels, the words on its ticks (tokens), its legend and colour bar.
-    What the figure is of, not what it shows: the prose around it says that. At most ``most`` characters.
-    Formulas stay in the figure's TeX (``$\\sqrt{d_k}$``). The course's kernels store it with every figure shown."""
-    panels, colour_bars, seen = [], [], {}
+def describe_figure(fig: Any, most: int = 1200) -> str:
+    """A figure in words, for readers who do not see it: its title and legend, and each panel's kind (heatmap,
+    bar chart, line plot, arrow diagram, …), title, axis labels and scales, the words on its ticks (tokens), its
+    legend, the bars it highlights, the words drawn on it, and the colour bars. What the figure is of, not what
+    it shows: the prose around it says that, so numbers drawn on a panel are left out. Panels alike but for
+    their titles are said once. At most about ``most`` characters, whole panels cut first. Formulas stay in the
+    figure's TeX (``$\\sqrt{d_k}$``). The course's kernels store it with every figure shown."""
+    panels, colour_bars = [], []
     for ax in fig.axes:
         if not ax.get_visible():
             continue
         if ax.get_label() == "<colorbar>":
             colour_bars.append(ax.get_ylabel() or ax.get_xlabel())
         elif ax.axison or ax.has_data() or ax.texts:
-            panels.append(_panel(ax, seen, len(panels) + 1))
+            panels.append(_panel(ax))
+    groups: list[list[dict]] = []  # runs of panels alike but for their titles
+    for panel in panels:
+        if groups and {**groups[-1][0], "title": ""} == {**panel, "title": ""}:
+            groups[-1].append(panel)
+        else:
+            groups.append([panel])
+    seen: dict[tuple, tuple[int, str]] = {}
+    pieces, first = [], 1
+    for group in groups:
+        details = _said(group[0], first, seen)
+        if len(group) == 1:
+            title = f" “{group[0]['title']}”" if group[0]["title"] else ""
+            head = (f"({first}) " if len(panels) > 1 else "") + group[0]["kind"] + title
+        else:
+            titles = [p["title"] for p in group if p["title"]]
+            head = (f"({first}–{first + len(group) - 1}) {_plural(group[0]['kind'])}"
+                    + (f" titled {_quoted(titles)}" if titles else "") + (", each with" if details else ""))
+        pieces.append(head + (" " if len(group) > 1 else ", ") + details if details else head)
+        first += len(group)
     title = fig.get_suptitle()
     text = "Figure" + (f" “{title}”" if title else "")
+    legends = [_legend(legend) for legend in fig.legends]
+    counts = {label: colour_bars.count(label) for label in colour_bars}  # in the order drawn
+    tail = legends + [(f"{n} colour bars" if n > 1 else "colour bar") + (f" “{label}”" if label else "")
+                      for label, n in counts.items()]
     if len(panels) == 1:
-        text += ": " + panels[0]
-    elif panels:
-        text += f", {len(panels)} panels: " + "; ".join(f"({i}) {p}" for i, p in enumerate(panels, 1))
-    if colour_bars:
-        counts = {label: colour_bars.count(label) for label in colour_bars}  # in the order drawn
-        text += "; " + ", ".join((f"{n} colour bars" if n > 1 else "colour bar") + (f" “{label}”" if label else "")
-                                 for label, n in counts.items())
-    text = re.sub(r"\s+", " ", text).strip() + "."
-    return text if len(text) <= most else text[: most - 1].rstrip() + "…"
+        body = [": " + pieces[0]]
+    else:
+        body = [f", {len(panels)} panels: " + pieces[0]] if pieces else []
+        body += ["; " + piece for piece in pieces[1:]]
+    ending = ("; " + ", ".join(tail) if tail else "") + "."
+    kept = [text]
+    for number, piece in enumerate(body):
+        left = len(body) - number
+        cut = f"; and {left} more group{'s' if left > 1 else ''} of panels"
+        room = len(ending) + (len(cut) if left > 1 else 0)  # what must still fit after this piece
+        if number and len(re.sub(r"\s+", " ", "".join(kept + [piece]))) + room > most:
+            kept.append(cut)
+            break
+        kept.append(piece)
+    return re.sub(r"\s+", " ", "".join(kept) + ending).strip()
 
 
 def _described(fig: Any) -> tuple[dict, dict]:
@@ -279,6 +386,7 @@ def weight_lines(
             ax.plot([0, 1], [y_q[i], y_k[j]], color=cmap(norm(w)), linewidth=0.5 + 6.0 * w / top, alpha=0.85)
     colorbar = ax.figure.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, fraction=0.05)
     colorbar.set_label("attention weight")
+    ax.set_gid(WEIGHT_LINES)  # so that describe_figure tells a reader which tokens sit on which side
     for y, label in zip(y_q, query_labels):
         ax.text(-0.05, y, label, ha="right", va="center")
     for y, label in zip(y_k, key_labels):

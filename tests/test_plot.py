@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib
+import matplotlib.patches
 
 matplotlib.use("Agg")
 
@@ -148,37 +149,57 @@ def test_a_heatmap_is_described_by_its_title_axes_words_and_colour_bar():
         " x axis; colour bar “weight”.")
 
 
-def test_panels_are_numbered_and_words_already_given_are_not_repeated():
-    fig, axes = plt.subplots(1, 3)
+def test_panels_alike_are_said_once_and_words_already_given_are_not_repeated():
+    fig, axes = plt.subplots(1, 4)
     for ax, title in zip(axes[:2], ["first", "second"]):
         plot.heatmap(numpy.ones((2, 2)), ["p", "q"], ["x", "y"], ax=ax, title=title, colorbar_label="weight")
-    axes[2].plot([1, 2, 3], [1, 4, 9], label="squares")
-    axes[2].legend()
-    fig.suptitle("Three")
+    plot.heatmap(numpy.ones((2, 2)), ["x", "y"], ["a", "b"], ax=axes[2], title="third")
+    axes[3].plot([1, 2, 3], [1, 4, 9], label="squares")
+    axes[3].set_yscale("log")
+    axes[3].legend(title="curves")
+    fig.suptitle("Four")
     text = plot.describe_figure(fig)
-    assert text.startswith("Figure “Three”, 3 panels: (1) heatmap “first”, x axis: “x”, “y”, y axis: “p”, “q”; "
-                           "(2) heatmap “second”, x axis: the words of panel 1, y axis: the words of panel 1; "
-                           "(3) line plot, legend “squares”"), text
-    assert text.endswith("; 2 colour bars “weight”."), text
+    assert text == ("Figure “Four”, 4 panels: (1–2) heatmaps titled “first”, “second”, each with x axis: “x”, “y”, "
+                    "y axis: “p”, “q”; (3) heatmap “third”, x axis: “a”, “b”, y axis: the words of panel 1's x axis; "
+                    "(4) line plot, y axis (log scale), legend “curves”: “squares”; 2 colour bars “weight”, colour bar."
+                    ), text
 
 
-def test_numbers_on_an_axis_are_not_read_out_and_a_bar_chart_says_its_legend():
+def test_a_bar_chart_names_its_highlighted_bars_and_leaves_numbers_drawn_on_it_out():
     ax = plot.weight_bars(numpy.array([0.25, 0.75]), ["park", "play"], highlight=["play"], highlight_label="the verb")
+    ax.text(1, 0.8, "0.75")
     assert plot.describe_figure(ax.figure) == (
-        "Figure: bar chart, x axis “key”: “park”, “play”, y axis “attention weight”, legend “the verb”.")
+        "Figure: bar chart, x axis “key”: “park”, “play”, y axis “attention weight”, bars highlighted as “the verb”: "
+        "“play”.")
 
 
-def test_a_diagram_gives_the_words_drawn_on_it():
+def test_a_weight_lines_diagram_says_which_tokens_sit_on_which_side():
     ax = plot.weight_lines(numpy.array([[0.5, 0.5]]), ["q"], ["k0", "k1"], title="lines")
-    text = plot.describe_figure(ax.figure)
-    assert "labels “q”, “k0”, “k1”" in text and "colour bar “attention weight”" in text, text
+    assert plot.describe_figure(ax.figure) == (
+        "Figure: weight-lines diagram “lines”, lines from the queries on the left, “q”, to the keys on the right, "
+        "“k0”, “k1”; a heavier weight draws a thicker, darker line; colour bar “attention weight”.")
 
 
-def test_a_long_description_is_cut_with_an_ellipsis():
-    ax = plot.heatmap(numpy.ones((40, 1)), [f"token {i}" for i in range(40)], ["x"], title="long")
-    assert len(plot.describe_figure(ax.figure, most=120)) == 120
-    assert plot.describe_figure(ax.figure, most=120).endswith("…")
-    assert "and 28 more" in plot.describe_figure(ax.figure)
+def test_words_in_a_heatmaps_cells_and_its_boxed_cells_arrows_and_a_figure_legend():
+    fig, (left, right) = plt.subplots(1, 2)
+    plot.heatmap(numpy.ones((2, 2)), annotate=False, ax=left)
+    for (i, j), word in numpy.ndenumerate(numpy.array([["a", "b"], ["c", "d"]])):
+        left.text(j, i, word)
+    left.add_patch(matplotlib.patches.Rectangle((0.5, 0.5), 1, 1, fill=False))
+    right.annotate("", xy=(1, 1), xytext=(0, 0), arrowprops={"arrowstyle": "->"})
+    right.plot([], [], label="stand-in")  # a legend's stand-in draws nothing
+    fig.legend(*right.get_legend_handles_labels())
+    text = plot.describe_figure(fig)
+    assert "(1) heatmap, a word in each cell, boxed: “d”; (2) arrow diagram; legend “stand-in”" in text, text
+
+
+def test_a_long_description_drops_whole_panels_and_says_so():
+    fig, axes = plt.subplots(1, 6)
+    for n, ax in enumerate(axes):
+        plot.heatmap(numpy.ones((30, 1)), [f"token {i}" for i in range(30)], [str(n)], ax=ax, annotate=False)
+        ax.set_xlabel(f"axis {n}")
+    text = plot.describe_figure(fig, most=400)
+    assert len(text) <= 400 and "more groups of panels" in text and "and 10 more" in text, text
 
 
 def test_the_kernels_display_of_a_figure_carries_its_description_as_alt():
