@@ -1017,3 +1017,12 @@ def test_the_slips_of_00_05_and_08_a_probe_found_are_named(capsys):
     assert_wrong(run(capsys, exercises.check_hard_lookup, title), "returns a book's title")
     exercises.check_weights_for_point(np.array([[0.25], [0.25], [0.5]]), *triangle())
     assert verdict(capsys).startswith("✅ Correct")
+
+
+def test_temperature_names_one_maximum_for_the_whole_array(capsys):
+    def global_max(x, t):
+        s = x / t
+        e = np.exp(s - s.max())
+        return e / e.sum(axis=-1, keepdims=True)
+
+    assert_wrong(run(capsys, exercises.check_softmax_temperature, global_max), "this looks like ", "one maximum")

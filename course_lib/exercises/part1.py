@@ -545,6 +545,8 @@ def check_softmax_temperature(func: Callable[..., Any]) -> None:
                     lambda x, t: _normalise(xp.exp(x / t))),
             Mistake("a multiplication by the temperature: a high temperature must flatten the weights",
                     lambda x, t: softmax(x * t)),
+            Mistake("one maximum for the whole array: a row far below it underflows to 0 / 0; subtract each row's "
+                    "own maximum", lambda x, t: _normalise(xp.exp(x / t - xp.max(x / t)))),
             Mistake("the temperature applied after the softmax; it changes the scores, before",
                     lambda x, t: softmax(x) / t),
             Mistake("the plain softmax: the temperature changes nothing in your result (subtracting it from the "
