@@ -957,11 +957,11 @@ def test_weighted_sum_names_a_column_times_a_row_and_the_wrong_sum(capsys, mista
 
 
 @pytest.mark.parametrize("check, shortcut, says", [
-    (exercises.check_weighted_sum, np.matmul, "`matmul` itself"),
-    (exercises.check_weighted_sum, np.dot, "`dot` itself"),
-    (exercises.check_weighted_sum, np.ndarray.dot, "`dot` itself"),
-    (exercises.check_dot_product, functools.partial(np.einsum, "...i,...i->..."), "`einsum` itself"),
-    (exercises.check_dot_product, np.inner, "`inner` itself"),
+    (exercises.check_weighted_sum, np.matmul, "`matmul`"),
+    (exercises.check_weighted_sum, np.dot, "`dot`"),
+    (exercises.check_weighted_sum, np.ndarray.dot, "`dot`"),
+    (exercises.check_dot_product, functools.partial(np.einsum, "...i,...i->..."), "`einsum`"),
+    (exercises.check_dot_product, np.inner, "`inner`"),
 ])
 def test_a_forbidden_numpy_function_given_as_the_answer_itself_is_refused(capsys, check, shortcut, says):
     assert_wrong(run(capsys, check, shortcut), f"it uses {says}")

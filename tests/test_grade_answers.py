@@ -46,6 +46,11 @@ CASES = {  # (answer cell, the course's check cell)
     "outdoor words right": ("outdoor_words = ('go', 'park')", "exercises.check_outdoor_words(outdoor_words)"),
     "outdoor words wrong": ("outdoor_words = ['go', 'I']", "exercises.check_outdoor_words(outdoor_words)"),
     "top book": ("top_book = np.str_('How Computers Learned')\nquery_two = ...", "exercises.check_top_book(top_book, query_two)"),
+    # answers written in the check cell itself, and a student's function that shares a NumPy function's name
+    "weighted sum a lambda with @": ("", "exercises.check_weighted_sum(lambda w, v: w @ v)"),
+    "weighted sum np.matmul itself": ("", "exercises.check_weighted_sum(np.matmul)"),
+    "dot product a partial einsum": ("import functools", "exercises.check_dot_product(functools.partial(np.einsum, '...i,...i->...'))"),
+    "dot product named dot": ("def dot(a, b):\n    return (a * b).sum(axis=-1)", "exercises.check_dot_product(dot)"),
 }
 
 

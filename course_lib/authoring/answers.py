@@ -357,6 +357,7 @@ def _run_check(check: str, args: list[str], answers: dict, known: dict, definiti
         answer = answers[expression]
         if answer.get("t") == "function":
             codes, helpers = _codes_of(expression, definitions)
+            codes = codes or _expression_codes(expression)  # written in the check cell: a lambda, np.matmul
             values.append(Replayed(str(answer.get("name"))[:80], expression, known, codes, helpers,
                                    str(answer.get("library", ""))[:80]))
         else:
@@ -433,6 +434,21 @@ def _definitions(notebook: Any, before: int) -> dict[str, ast.stmt]:
                     if isinstance(target, ast.Name):
                         found[target.id] = node
     return found
+
+
+def _expression_codes(expression: str) -> list:
+    """The code objects compiled (not run) from an answer written in the check cell itself, such as
+    ``lambda w, v: w @ v`` or ``np.matmul``: what the check reads for a forbidden operator or name, as it reads
+    the code of the function in the notebook's kernel."""
+    try:
+        code = compile(expression, "<check cell>", "eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    codes, stack = [], [code]
+    while stack:
+        codes.append(stack.pop())
+        stack.extend(c for c in codes[-1].co_consts if isinstance(c, types.CodeType))
+    return codes
 
 
 def _codes_of(expression: str, definitions: dict[str, ast.stmt], depth: int = 3) -> tuple[list, set]:
