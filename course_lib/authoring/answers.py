@@ -313,11 +313,12 @@ async def judge(ask: Ask, run: Callable[[str], Awaitable[list[str] | None]]) -> 
         return [Judged(None, "the kernel sent no readable answer")] * len(calls)
     answers = dict(zip(expressions, values))
     definitions = _definitions(ask.notebook, ask.index)
+    bound, dynamic = _bound_elsewhere(ask.notebook, ask.index)
     judged = []
     for check, args in calls:
         known: dict = {}
         for _ in range(MAX_ROUNDS):
-            outcome = await asyncio.to_thread(_run_check, check, args, answers, known, definitions)
+            outcome = await asyncio.to_thread(_run_check, check, args, answers, known, definitions, bound, dynamic)
             if not isinstance(outcome, Need):
                 judged.append(outcome)
                 break
@@ -340,8 +341,11 @@ def _reply(replies: list[str]) -> dict:
     return reply if isinstance(reply, dict) else {}
 
 
-def _run_check(check: str, args: list[str], answers: dict, known: dict, definitions: dict) -> Judged | Need:
-    """Run the course's ``check`` here on the answers: its verdict, or the input it needs next."""
+def _run_check(check: str, args: list[str], answers: dict, known: dict, definitions: dict,
+               bound: frozenset | set = frozenset(), dynamic: str = "") -> Judged | Need:
+    """Run the course's ``check`` here on the answers: its verdict, or the input it needs next. A function answer
+    whose code the grader cannot read from the notebook's source (``_unreadable``) gets ❌ saying why, before any
+    check runs."""
     from course_lib import backend, exercises
     from course_lib.exercises import verdict
 
@@ -352,6 +356,12 @@ def _run_check(check: str, args: list[str], answers: dict, known: dict, definiti
             answer = answers[expression]
             return Judged(None, f"`{expression}` could not be read in the notebook ({answer.get('type')}: "
                                 f"{str(answer.get('message'))[:200]})")
+    for expression in args:
+        why = _unreadable(expression, definitions, bound, dynamic) if answers[expression].get("t") == "function" else ""
+        if why:
+            return Judged("❌", f"{verdict.WRONG}: {expression} — the grader reads an answer's code in the notebook and "
+                                f"cannot read this one's: {why}; write it as a def (or `{expression} = lambda …`) at the "
+                                "top level of a cell", "code the grader cannot read")
     values = []
     for expression in args:
         answer = answers[expression]
@@ -414,18 +424,23 @@ def named_mistake(detail: str) -> str:
 
 
 def _definitions(notebook: Any, before: int) -> dict[str, ast.stmt]:
-    """The top-level functions and assignments of the notebook's code cells before cell ``before``, by name (the last wins)."""
+    """The notebook's top-level definitions by name (the last wins): functions, assignments and imports of the code
+    cells before cell ``before``, and of that cell (the check's) the statements before the check's call, where a
+    student wrote a function into the check cell."""
     from IPython.core.inputtransformer2 import TransformerManager
 
     found: dict[str, ast.stmt] = {}
-    for cell in notebook.cells[:before]:
+    for index, cell in enumerate(notebook.cells[:before + 1]):
         if cell.cell_type != "code":
             continue
         try:
-            tree = ast.parse(TransformerManager().transform_cell(cell.source))
+            tree = ast.parse(TransformerManager().transform_cell(_python_of(cell.source)))
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         for node in tree.body:
+            if index == before and any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                                       and n.func.attr.startswith("check_") for n in ast.walk(node)):
+                break  # the check's own call: what follows it runs after the verdict
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 found[node.name] = node
             elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
@@ -433,7 +448,133 @@ def _definitions(notebook: Any, before: int) -> dict[str, ast.stmt]:
                 for target in targets:
                     if isinstance(target, ast.Name):
                         found[target.id] = node
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    if alias.name != "*":
+                        found[(alias.asname or alias.name).split(".")[0]] = ast.copy_location(
+                            type(node)(**{**{f: getattr(node, f) for f in node._fields}, "names": [alias]}), node)
     return found
+
+
+# Cell magics that run their body as Python in the notebook's namespace: the body is the cell's code.
+_BODY_MAGICS = re.compile(r"\A\s*%%(time|capture)\b[^\n]*\n")
+
+# Modules whose functions the checks know by name (a forbidden NumPy function imported under another name is still
+# refused); a function imported from any other module (a file of the student's) has source the grader cannot read.
+_READ_MODULES = {"numpy", "cupy", "math", "operator", "functools", "course_lib", "scipy", "builtins"}
+
+
+def _python_of(source: str) -> str:
+    return _BODY_MAGICS.sub("", source, count=1)
+
+
+def _bound_elsewhere(notebook: Any, before: int) -> tuple[set[str], str]:
+    """Names the code cells before cell ``before`` (and the check cell) bind other than by a top-level ``def``,
+    assignment to one name or import: inside a block (if, for, while, with, try, match), as a loop or ``with``
+    target, by unpacking, ``:=`` or a function's ``global``; and the first way the notebook makes names at run time
+    (``exec``, ``globals()``, ``setattr``, ``__import__``, a function's ``__code__`` replaced), or ""."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    bound: set[str] = set()
+    dynamic = ""
+    for cell in notebook.cells[:before + 1]:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(TransformerManager().transform_cell(_python_of(cell.source)))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        for node in tree.body:
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Global):
+                    bound.update(inner.names)
+                elif isinstance(inner, ast.NamedExpr) and isinstance(inner.target, ast.Name):
+                    bound.add(inner.target.id)
+                elif isinstance(inner, ast.Call) and not dynamic:
+                    called = inner.func.id if isinstance(inner.func, ast.Name) else (
+                        inner.func.attr if isinstance(inner.func, ast.Attribute) else "")
+                    if called in ("exec", "globals", "setattr", "__import__"):
+                        dynamic = f"`{called}`"
+                elif isinstance(inner, ast.Attribute) and inner.attr == "__code__" and isinstance(inner.ctx, ast.Store):
+                    dynamic = dynamic or "a function's `__code__` replaced"
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom,
+                                 ast.Expr)):
+                continue
+            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if not isinstance(target, ast.Name):  # a, b = …: unpacking
+                        bound.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+            else:  # a block: every name bound anywhere inside it
+                for inner in ast.walk(node):
+                    if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                        bound.add(inner.name)
+                    elif isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
+                        bound.add(inner.id)
+                    elif isinstance(inner, (ast.Import, ast.ImportFrom)):
+                        bound.update((a.asname or a.name).split(".")[0] for a in inner.names)
+    return bound, dynamic
+
+
+def _unreadable(expression: str, definitions: dict[str, ast.stmt], bound: set[str], dynamic: str) -> str:
+    """Why the grader cannot read the code of the function answer ``expression`` from the notebook's source ("" when
+    it can). It trusts only source, never what a student's kernel says about its own functions, so an answer whose
+    code it cannot read gets no pass it could not check."""
+    if not re.fullmatch(r"[A-Za-z_]\w*", expression):  # written in the check cell itself: read from there, but a
+        try:                                               # call there (getattr(np, "matmul")) makes a function
+            tree = ast.parse(expression, mode="eval")
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return "its source does not parse"
+        bodies = {id(n) for lam in ast.walk(tree) if isinstance(lam, ast.Lambda) for n in ast.walk(lam.body)}
+        made = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and id(n) not in bodies
+                and ast.unparse(n.func) not in ("functools.partial", "partial")]
+        return f"it is made by running code ({ast.unparse(made[0])[:60]})" if made else ""
+    if dynamic:
+        return f"the notebook makes names at run time ({dynamic})"
+    name, seen = expression, set()
+    while name not in seen:
+        seen.add(name)
+        if name in bound:
+            return f"`{name}` is defined inside a block (if, for, with, try), by unpacking, := or `global`"
+        node = definitions.get(name)
+        if node is None:
+            return f"no top-level definition of `{name}` in the cells before the check"
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return f"`{name}` is decorated, and what its decorator returns is not its code" if node.decorator_list else ""
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            module = (node.module if isinstance(node, ast.ImportFrom) else node.names[0].name) or ""
+            readable = module.split(".")[0] in _READ_MODULES and not getattr(node, "level", 0)
+            return "" if readable else f"`{name}` is imported from `{module or '.'}`, a module the grader does not read"
+        value = node.value
+        if isinstance(value, ast.Lambda):
+            return ""
+        if isinstance(value, ast.Name):
+            name = value.id
+            continue
+        root = value
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if isinstance(value, ast.Attribute) and isinstance(root, ast.Name) and isinstance(
+                definitions.get(root.id), (ast.Import, ast.ImportFrom)):
+            return ""  # a module's function: np.matmul, attention.softmax
+        if isinstance(value, ast.Call) and ast.unparse(value.func) in ("functools.partial", "partial"):
+            return ""
+        return f"`{name}` is made by running code ({ast.unparse(value)[:60]})"
+    return f"`{expression}` names itself in a loop"
+
+
+def _own(node: ast.stmt) -> bool:
+    """A function the student wrote: a ``def``, or a name given a lambda."""
+    return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or (
+        isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Lambda))
+
+
+def _followed(node: ast.stmt) -> bool:
+    """A definition the grader reads when an answer's code uses its name: a function the student wrote, another
+    name for a function (``mm = np.matmul``, ``f = helper``) or an import (``from numpy import einsum as e``).
+    Not an assignment of a computed value, which the answer only reads."""
+    return _own(node) or isinstance(node, (ast.Import, ast.ImportFrom)) or (
+        isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, (ast.Name, ast.Attribute)))
 
 
 def _expression_codes(expression: str) -> list:
@@ -451,10 +592,12 @@ def _expression_codes(expression: str) -> list:
     return codes
 
 
-def _codes_of(expression: str, definitions: dict[str, ast.stmt], depth: int = 3) -> tuple[list, set]:
-    """The code objects compiled (not run) from the notebook's definition of ``expression`` and of the notebook
-    functions it calls by name, a few levels deep; and the names of those notebook functions."""
-    helpers = {name for name, node in definitions.items() if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+def _codes_of(expression: str, definitions: dict[str, ast.stmt], depth: int = 6) -> tuple[list, set]:
+    """The code objects compiled (not run) from the notebook's definition of ``expression`` and of the definitions
+    it uses by name (``_followed``), a few levels deep; and the names of the functions the student wrote (``_own``),
+    which are theirs whatever they are called."""
+    followed = {name for name, node in definitions.items() if _followed(node)}
+    helpers = {name for name, node in definitions.items() if _own(node)}
     codes: list = []
     seen: set[str] = set()
     todo = [(expression, depth)]
@@ -476,5 +619,5 @@ def _codes_of(expression: str, definitions: dict[str, ast.stmt], depth: int = 3)
             codes.append(code)
             stack.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
             if level > 0:
-                todo += [(helper, level - 1) for helper in code.co_names if helper in helpers and helper != name]
+                todo += [(helper, level - 1) for helper in code.co_names if helper in followed and helper != name]
     return codes, helpers

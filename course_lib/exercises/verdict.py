@@ -672,9 +672,10 @@ class Forbidden:
             if called in self.names or ("@" in self.operators and called == "matmul"):
                 return f"`{called}`"
         for code in (_codes(func) if replayed is None else replayed):
-            if replayed is not None:
-                named = [name for name in self.library if name in code.co_names and name not in self.when
-                         and name not in func.grader_helpers]
+            used = _names_used(code)
+            if replayed is not None:  # a course_lib name in the source, unless it names the student's own function
+                loaded = {name for name, kind in used if not (kind == "global" and name in func.grader_helpers)}
+                named = [name for name in self.library if name in loaded and name not in self.when]
                 if named:
                     return f"course_lib's `{named[0]}`"
             if code.co_name in self.functions:
@@ -682,11 +683,15 @@ class Forbidden:
             for instruction in dis.get_instructions(code):
                 if "@" in self.operators and _is_matmul(instruction):
                     return "the @ operator"
-            for attr in code.co_names:
-                if attr in self.names:
-                    return f"`{attr}`"
-                if attr in self.functions:
-                    return f"the notebook's `{attr}`"
+            for name, kind in used:
+                if name in self.functions:
+                    return f"the notebook's `{name}`"
+                value = _global(target, name) if kind == "global" and replayed is None else None
+                if name in self.names and not (kind == "global" and _theirs(func, target, name, value)):
+                    return f"`{name}`"
+                if (value is not None and getattr(value, "__name__", "") in self.names
+                        and not _theirs(func, target, name, value)):
+                    return f"`{value.__name__}`"  # another name for a forbidden function: mm = np.matmul
         return None
 
     @contextlib.contextmanager
@@ -729,6 +734,31 @@ class Forbidden:
         return wire
 
 
+_LOADS = {"LOAD_GLOBAL": "global", "LOAD_NAME": "global", "LOAD_DEREF": "global", "LOAD_CLASSDEREF": "global",
+          "LOAD_ATTR": "attribute", "LOAD_METHOD": "attribute", "IMPORT_NAME": "import", "IMPORT_FROM": "import"}
+
+
+def _names_used(code: types.CodeType) -> list[tuple[str, str]]:
+    """The names ``code`` reads, each with how: "global" (a name of the notebook, or a closure's), "attribute"
+    (``np.einsum``, ``a.dot``) or "import" (``from numpy import einsum``)."""
+    return [(instruction.argval, _LOADS[instruction.opname]) for instruction in dis.get_instructions(code)
+            if instruction.opname in _LOADS and isinstance(instruction.argval, str)]
+
+
+def _global(func: Any, name: str) -> Any:
+    """What the global ``name`` of the learner's function ``func`` is now (None where it has none)."""
+    return getattr(func, "__globals__", {}).get(name)
+
+
+def _theirs(func: Any, target: Any, name: str, value: Any) -> bool:
+    """True when the global ``name`` is a function the learner wrote (whatever it is called, ``def dot``): its code
+    is read as a helper's. Under the grader, a function the notebook's source defines; in the kernel, a Python
+    function of the notebook (not NumPy's)."""
+    if getattr(func, "grader_codes", None) is not None:
+        return name in func.grader_helpers
+    return isinstance(value, types.FunctionType) and value.__module__ == getattr(target, "__module__", None)
+
+
 def _library_function(name: str) -> Callable[..., Any]:
     """The course_lib function called ``name``: in attention, grad or tiled (searched in that order)."""
     module = next(m for m in (attention, grad, tiled) if hasattr(m, name))
@@ -741,7 +771,7 @@ def _is_matmul(instruction: dis.Instruction) -> bool:
     return instruction.opname == "BINARY_OP" and instruction.argrepr in ("@", "@=")  # Python 3.11+
 
 
-def _codes(func: Any, depth: int = 3, seen: set | None = None) -> Iterator[types.CodeType]:
+def _codes(func: Any, depth: int = 6, seen: set | None = None) -> Iterator[types.CodeType]:
     """The code objects of ``func``, its nested functions and lambdas, and the functions it calls by
     name (globals or closure variables) that were defined in the same place (the notebook), a few levels deep."""
     seen = set() if seen is None else seen
