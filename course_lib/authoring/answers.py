@@ -33,7 +33,7 @@ import json
 import re
 import threading
 import types
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterator
 
 import numpy
 
@@ -423,13 +423,12 @@ def named_mistake(detail: str) -> str:
 # ---------------------------------------------------------------- the notebook's source of an answer
 
 
-def _definitions(notebook: Any, before: int) -> dict[str, ast.stmt]:
-    """The notebook's top-level definitions by name (the last wins): functions, assignments and imports of the code
-    cells before cell ``before``, and of that cell (the check's) the statements before the check's call, where a
-    student wrote a function into the check cell."""
+def _statements(notebook: Any, before: int) -> Iterator[ast.stmt]:
+    """The top-level statements of the code cells before cell ``before``, then those of that cell (the check's)
+    before the check's call, where a student wrote a function into the check cell. A cell that does not parse
+    gives none (it raised a SyntaxError in the kernel too)."""
     from IPython.core.inputtransformer2 import TransformerManager
 
-    found: dict[str, ast.stmt] = {}
     for index, cell in enumerate(notebook.cells[:before + 1]):
         if cell.cell_type != "code":
             continue
@@ -441,18 +440,26 @@ def _definitions(notebook: Any, before: int) -> dict[str, ast.stmt]:
             if index == before and any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
                                        and n.func.attr.startswith("check_") for n in ast.walk(node)):
                 break  # the check's own call: what follows it runs after the verdict
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                found[node.name] = node
-            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                for target in targets:
-                    if isinstance(target, ast.Name):
-                        found[target.id] = node
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                for alias in node.names:
-                    if alias.name != "*":
-                        found[(alias.asname or alias.name).split(".")[0]] = ast.copy_location(
-                            type(node)(**{**{f: getattr(node, f) for f in node._fields}, "names": [alias]}), node)
+            yield node
+
+
+def _definitions(notebook: Any, before: int) -> dict[str, ast.stmt]:
+    """The notebook's top-level definitions by name (the last wins): functions, assignments and imports
+    (``_statements``)."""
+    found: dict[str, ast.stmt] = {}
+    for node in _statements(notebook, before):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found[node.name] = node
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    found[target.id] = node
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name != "*":
+                    found[(alias.asname or alias.name).split(".")[0]] = ast.copy_location(
+                        type(node)(**{**{f: getattr(node, f) for f in node._fields}, "names": [alias]}), node)
     return found
 
 
@@ -473,46 +480,37 @@ def _bound_elsewhere(notebook: Any, before: int) -> tuple[set[str], str]:
     assignment to one name or import: inside a block (if, for, while, with, try, match), as a loop or ``with``
     target, by unpacking, ``:=`` or a function's ``global``; and the first way the notebook makes names at run time
     (``exec``, ``globals()``, ``setattr``, ``__import__``, a function's ``__code__`` replaced), or ""."""
-    from IPython.core.inputtransformer2 import TransformerManager
-
     bound: set[str] = set()
     dynamic = ""
-    for cell in notebook.cells[:before + 1]:
-        if cell.cell_type != "code":
+    for node in _statements(notebook, before):
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Global):
+                bound.update(inner.names)
+            elif isinstance(inner, ast.NamedExpr) and isinstance(inner.target, ast.Name):
+                bound.add(inner.target.id)
+            elif isinstance(inner, ast.Call) and not dynamic:
+                called = inner.func.id if isinstance(inner.func, ast.Name) else (
+                    inner.func.attr if isinstance(inner.func, ast.Attribute) else "")
+                if called in ("exec", "globals", "setattr", "__import__"):
+                    dynamic = f"`{called}`"
+            elif isinstance(inner, ast.Attribute) and inner.attr == "__code__" and isinstance(inner.ctx, ast.Store):
+                dynamic = dynamic or "a function's `__code__` replaced"
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom,
+                             ast.Expr)):
             continue
-        try:
-            tree = ast.parse(TransformerManager().transform_cell(_python_of(cell.source)))
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
-        for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if not isinstance(target, ast.Name):  # a, b = …: unpacking
+                    bound.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        else:  # a block: every name bound anywhere inside it
             for inner in ast.walk(node):
-                if isinstance(inner, ast.Global):
-                    bound.update(inner.names)
-                elif isinstance(inner, ast.NamedExpr) and isinstance(inner.target, ast.Name):
-                    bound.add(inner.target.id)
-                elif isinstance(inner, ast.Call) and not dynamic:
-                    called = inner.func.id if isinstance(inner.func, ast.Name) else (
-                        inner.func.attr if isinstance(inner.func, ast.Attribute) else "")
-                    if called in ("exec", "globals", "setattr", "__import__"):
-                        dynamic = f"`{called}`"
-                elif isinstance(inner, ast.Attribute) and inner.attr == "__code__" and isinstance(inner.ctx, ast.Store):
-                    dynamic = dynamic or "a function's `__code__` replaced"
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom,
-                                 ast.Expr)):
-                continue
-            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                for target in targets:
-                    if not isinstance(target, ast.Name):  # a, b = …: unpacking
-                        bound.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
-            else:  # a block: every name bound anywhere inside it
-                for inner in ast.walk(node):
-                    if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                        bound.add(inner.name)
-                    elif isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
-                        bound.add(inner.id)
-                    elif isinstance(inner, (ast.Import, ast.ImportFrom)):
-                        bound.update((a.asname or a.name).split(".")[0] for a in inner.names)
+                if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    bound.add(inner.name)
+                elif isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
+                    bound.add(inner.id)
+                elif isinstance(inner, (ast.Import, ast.ImportFrom)):
+                    bound.update((a.asname or a.name).split(".")[0] for a in inner.names)
     return bound, dynamic
 
 
