@@ -73,8 +73,7 @@ def use_style() -> None:
         set_matplotlib_formats("retina")
 
 
-
-WEIGHT_LINES = "course_lib.plot.weight_lines"  # the gid of a weight_lines panel, which describe_figure reads
+_WEIGHT_LINES = "course_lib.plot.weight_lines"  # the gid of a weight_lines panel, which describe_figure reads
 _NUMBER = re.compile(r"^[−+-]?[\d.,]+(e[−+-]?\d+)?\s*[%×x]?$|^\$\\mathdefault\{.*\}\$$")
 
 
@@ -152,7 +151,7 @@ def _panel(ax: Any) -> dict:
     if not kinds and words and not ax.axison:
         kinds.append("text panel")
     parts = []
-    if ax.get_gid() == WEIGHT_LINES:  # a weight_lines panel: queries on the left, keys on the right
+    if ax.get_gid() == _WEIGHT_LINES:  # a weight_lines panel: queries on the left, keys on the right
         side = {"right": [], "left": []}
         for t in words:
             side.get(t.get_horizontalalignment(), []).append(t.get_text().strip())
@@ -163,7 +162,7 @@ def _panel(ax: Any) -> dict:
     axes = []
     for name, axis, label, scale in (("x", ax.xaxis, ax.get_xlabel(), ax.get_xscale()),
                                      ("y", ax.yaxis, ax.get_ylabel(), ax.get_yscale())):
-        ticks = _words(axis.get_ticklabels()) if ax.axison and ax.get_gid() != WEIGHT_LINES else []
+        ticks = _words(axis.get_ticklabels()) if ax.axison and ax.get_gid() != _WEIGHT_LINES else []
         log = " (log scale)" if scale == "log" and "log" not in label else ""
         if label or ticks or log:
             axes.append((name, (f" “{label}”" if label else "") + log, ticks))
@@ -180,7 +179,7 @@ def _panel(ax: Any) -> dict:
             boxed += [t.get_text().strip() for t in words
                       if min(x0, x1) <= t.get_position()[0] <= max(x0, x1)
                       and min(y0, y1) <= t.get_position()[1] <= max(y0, y1)]
-        parts.append(f"a word in each cell" + (f", boxed: {_quoted(boxed)}" if boxed else ""))
+        parts.append("a word in each cell" + (f", boxed: {_quoted(boxed)}" if boxed else ""))
     elif words:
         parts.append("labels " + _quoted([t.get_text().strip() for t in words]))
     return {"kind": " with ".join(kinds) if kinds else "panel", "title": ax.get_title(), "axes": axes, "parts": parts}
@@ -267,7 +266,7 @@ def describe_figure(fig: Any, most: int = 1200) -> str:
     return re.sub(r"\s+", " ", "".join(kept) + ending).strip()
 
 
-def _described(fig: Any) -> tuple[dict, dict]:
+def _described(fig: Any) -> tuple[dict, dict] | None:
     """The display formatter's part of a figure's output: no data, its description as metadata ``alt``.
     A figure this cannot describe shows without one: IPython would print the error in the learner's output."""
     try:
@@ -386,7 +385,7 @@ def weight_lines(
             ax.plot([0, 1], [y_q[i], y_k[j]], color=cmap(norm(w)), linewidth=0.5 + 6.0 * w / top, alpha=0.85)
     colorbar = ax.figure.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, fraction=0.05)
     colorbar.set_label("attention weight")
-    ax.set_gid(WEIGHT_LINES)  # so that describe_figure tells a reader which tokens sit on which side
+    ax.set_gid(_WEIGHT_LINES)  # so that describe_figure tells a reader which tokens sit on which side
     for y, label in zip(y_q, query_labels):
         ax.text(-0.05, y, label, ha="right", va="center")
     for y, label in zip(y_k, key_labels):
