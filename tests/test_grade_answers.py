@@ -71,6 +71,12 @@ CASES = {  # (answer cell, the course's check cell)
         "from course_lib.layers import layer_norm_backward as lb\n"
         "def my_layer_norm_backward(grad_y, x, gamma):\n    return lb(grad_y, x, gamma)",
         "exercises.check_layer_norm_backward(my_layer_norm_backward)"),
+    "weights for a point as fractions": (
+        "import fractions\nv_triangle = np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]])\ntarget = np.array([1.0, 2.0])\n"
+        "w_target = [fractions.Fraction(1, 4), fractions.Fraction(1, 4), fractions.Fraction(1, 2)]",
+        "exercises.check_weights_for_point(w_target, v_triangle, target)"),
+    "park row as an array.array": ("import array\nx_park = array.array('d', x[data.TOKENS.index('park')].tolist())",
+                                   "exercises.check_park_row(x_park)"),
     "weighted sum in a %%time cell": ("%%time\ndef my_weighted_sum(w, v):\n    return w @ v",
                                       "exercises.check_weighted_sum(my_weighted_sum)"),
     "weighted sum written into the check cell": ("", "def my_weighted_sum(w, v):\n    return w @ v\n"

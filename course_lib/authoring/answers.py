@@ -25,11 +25,13 @@ source rules (``getattr(attention, "soft" + "max")``) and from the kernel's reco
 
 from __future__ import annotations
 
+import array
 import ast
 import asyncio
 import contextlib
 import dataclasses
 import json
+import numbers
 import re
 import threading
 import types
@@ -63,6 +65,10 @@ def encode(x: Any, depth: int = 0) -> dict:
         return {"t": "int", "v": str(x)}
     if isinstance(x, float):
         return {"t": "float", "v": x}
+    if isinstance(x, numbers.Real):  # fractions.Fraction(1, 4): the checks read it as the float it is
+        return _encode_real(x)
+    if isinstance(x, (memoryview, array.array)) or hasattr(x, "__array__"):  # what numpy.asarray reads, as checks do
+        return _encode_array(x)
     if isinstance(x, str):
         return {"t": "str", "v": str(x)[:100_000]}
     if isinstance(x, (list, tuple)):
@@ -78,6 +84,13 @@ def encode(x: Any, depth: int = 0) -> dict:
     return {"t": "opaque", "kind": type(x).__name__, "why": ""}
 
 
+def _encode_real(x: Any) -> dict:
+    try:
+        return {"t": "float", "v": float(x)}
+    except (OverflowError, ValueError, TypeError):
+        return {"t": "opaque", "kind": type(x).__name__, "why": "not a float"}
+
+
 def _encode_array(x: Any) -> dict:
     library = type(x).__module__.split(".")[0]
     try:
@@ -85,6 +98,9 @@ def _encode_array(x: Any) -> dict:
     except Exception as err:  # noqa: BLE001 - an array-like that cannot be read is described
         return {"t": "opaque", "kind": type(x).__name__, "why": f"cannot be read ({type(err).__name__})"}
     scalar = isinstance(x, numpy.generic)
+    if host.dtype.kind == "O" and 0 < host.size <= MAX_ELEMENTS and all(
+            isinstance(e, numbers.Real) and not isinstance(e, (bool, numpy.bool_)) for e in host.flat):
+        host = host.astype(float)  # exact numbers such as fractions.Fraction, read as the checks read them
     if host.dtype.kind not in "biufU" or host.size > MAX_ELEMENTS:
         why = "too large to grade" if host.size > MAX_ELEMENTS else f"entries of dtype {host.dtype}"
         return {"t": "opaque", "kind": type(x).__name__, "why": why, "shape": list(host.shape)}
