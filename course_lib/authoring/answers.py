@@ -328,8 +328,9 @@ async def judge(ask: Ask, run: Callable[[str], Awaitable[list[str] | None]]) -> 
     if not isinstance(values, list) or len(values) != len(expressions):
         return [Judged(None, "the kernel sent no readable answer")] * len(calls)
     answers = dict(zip(expressions, values))
-    definitions = _definitions(ask.notebook, ask.index)
-    bound, dynamic = _bound_elsewhere(ask.notebook, ask.index)
+    statements = list(_statements(ask.notebook, ask.index))  # each cell parsed once, read twice
+    definitions = _definitions(statements)
+    bound, dynamic = _bound_elsewhere(statements)
     judged = []
     for check, args in calls:
         known: dict = {}
@@ -459,11 +460,11 @@ def _statements(notebook: Any, before: int) -> Iterator[ast.stmt]:
             yield node
 
 
-def _definitions(notebook: Any, before: int) -> dict[str, ast.stmt]:
-    """The notebook's top-level definitions by name (the last wins): functions, assignments and imports
-    (``_statements``)."""
+def _definitions(statements: list[ast.stmt]) -> dict[str, ast.stmt]:
+    """The notebook's top-level definitions by name (the last wins): functions, assignments and imports, among
+    its ``statements`` (``_statements``)."""
     found: dict[str, ast.stmt] = {}
-    for node in _statements(notebook, before):
+    for node in statements:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             found[node.name] = node
         elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
@@ -491,14 +492,14 @@ def _python_of(source: str) -> str:
     return _BODY_MAGICS.sub("", source, count=1)
 
 
-def _bound_elsewhere(notebook: Any, before: int) -> tuple[set[str], str]:
-    """Names the code cells before cell ``before`` (and the check cell) bind other than by a top-level ``def``,
+def _bound_elsewhere(statements: list[ast.stmt]) -> tuple[set[str], str]:
+    """Names the notebook's ``statements`` (``_statements``) bind other than by a top-level ``def``,
     assignment to one name or import: inside a block (if, for, while, with, try, match), as a loop or ``with``
     target, by unpacking, ``:=`` or a function's ``global``; and the first way the notebook makes names at run time
     (``exec``, ``globals()``, ``setattr``, ``__import__``, a function's ``__code__`` replaced), or ""."""
     bound: set[str] = set()
     dynamic = ""
-    for node in _statements(notebook, before):
+    for node in statements:
         for inner in ast.walk(node):
             if isinstance(inner, ast.Global):
                 bound.update(inner.names)

@@ -6,9 +6,6 @@ exercise (to name them), and the shortcuts the exercise rules out (to refuse the
 
 from __future__ import annotations
 
-import contextlib
-import io
-
 from typing import Any, Callable
 
 import numpy
@@ -17,7 +14,7 @@ from .. import attention, backend, data
 from ..backend import to_numpy
 from .verdict import (
     CORRECT, NOT_ATTEMPTED, REPLACE_DOTS, WRONG, Forbidden, Mistake, as_name, as_numpy, as_strings,
-    check_array, check_function, check_pick, copies, judge_prediction, never_raises, read_answer, report,
+    call_quietly, check_array, check_function, check_pick, judge_prediction, never_raises, read_answer, report,
     unwritten,
 )
 
@@ -810,9 +807,7 @@ def check_hard_lookup(func: Callable[..., Any]) -> None:
     titles = data.catalogue()[0]
     if callable(func) and func is not Ellipsis:
         try:  # quietly: check_function runs it again, and reports what it prints or raises
-            with numpy.errstate(all="ignore"), contextlib.redirect_stdout(io.StringIO()), \
-                    contextlib.redirect_stderr(io.StringIO()):
-                first = func(*copies(cases[0]))
+            first = call_quietly(func, cases[0])
         except Exception:  # noqa: BLE001 - check_function reports it
             first = None
         if isinstance(first, (str, numpy.str_)) and str(first) in titles:

@@ -428,6 +428,14 @@ def call_learner(func: Callable[..., Any], args: tuple, *, name: str, where: str
     return FAILED
 
 
+def call_quietly(func: Callable[..., Any], args: tuple) -> Any:
+    """``func`` on copies of ``args``, what it prints and NumPy's warnings kept out of the verdict (a run that only
+    tells something apart; the one that decides is ``call_learner``). Its exceptions are the caller's to catch."""
+    with numpy.errstate(all="ignore"), contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
+        return func(*copies(args))
+
+
 def copies(args: tuple) -> tuple:
     """Fresh copies of the array arguments: the learner's function, the reference and each mistake get their own,
     so that a right answer written in place (``x -= x.max(...)``, ``acc *= r``) changes nothing the others see."""
@@ -554,9 +562,7 @@ def _named_mistake(func: Callable[..., Any], mistakes: Sequence[Mistake], cases:
         if not matching:
             break
         try:  # quietly: what the learner's function prints was shown once, on the input that decided
-            with numpy.errstate(all="ignore"), contextlib.redirect_stdout(io.StringIO()), \
-                    contextlib.redirect_stderr(io.StringIO()):
-                later = func(*copies(args))
+            later = call_quietly(func, args)
         except Exception:  # noqa: BLE001 - the verdict is already decided; this input only tells mistakes apart
             break
         if isinstance(later, list):
