@@ -603,6 +603,55 @@ def test_a_narrow_window_keeps_the_sites_drawing_and_navigation_whole(site, offl
         page.close()
 
 
+# Marks, by data-course-box, the first code cell and the first drawing that scroll sideways and the first code cell
+# that fits; returns the marks given.
+MARK_BOXES = """() => {
+    const wider = (box) => box.scrollWidth > box.clientWidth + 1;
+    const found = {
+        'code-wider': [...document.querySelectorAll('.jp-InputArea-editor')].find(wider),
+        'drawing-wider': [...document.querySelectorAll('.jp-RenderedMarkdown pre')].find(wider),
+        'code-fits': [...document.querySelectorAll('.jp-InputArea-editor')].find((box) => !wider(box)),
+    };
+    return Object.entries(found).filter(([, box]) => box).map(([mark, box]) => (box.dataset.courseBox = mark));
+}"""
+
+
+def edge_shades(box) -> tuple[int, int]:
+    """How much darker than its middle a box is just inside its left and its right edge, in grey levels (0 to 255),
+    on a row of its top padding (no text there)."""
+    from PIL import Image  # Matplotlib's own image library
+
+    image = Image.open(io.BytesIO(box.screenshot())).convert("L")
+    row, middle = 2, image.getpixel((image.width // 2, 2))
+    return middle - image.getpixel((2, row)), middle - image.getpixel((image.width - 3, row))
+
+
+@pytest.mark.browser
+def test_code_that_scrolls_sideways_shows_a_shade_where_lines_are_hidden(site, offline_browser):
+    """A code cell or a drawing wider than the page scrolls, and a shade at each edge beyond which its lines go on
+    says so, as a browser with overlay scrollbars shows no bar until the box is scrolled: on the right at first,
+    on both sides halfway, on the left at the end. A box that fits shows none."""
+    page, _ = open_offline(offline_browser, site / "14_tiny_gpt.html")
+    try:
+        page.set_viewport_size({"width": 800, "height": HEIGHT})
+        assert sorted(page.evaluate(MARK_BOXES)) == ["code-fits", "code-wider", "drawing-wider"]
+        shade = 20  # grey levels; the page's background and the code's differ by 10 (255 and 245)
+        for mark in ("code-wider", "drawing-wider"):
+            box = page.locator(f"[data-course-box='{mark}']")
+            seen = {}
+            for where, scroll in (("start", "0"), ("halfway", "(b.scrollWidth - b.clientWidth) / 2"),
+                                  ("end", "b.scrollWidth")):
+                box.evaluate(f"(b) => {{ b.scrollLeft = {scroll}; }}")
+                seen[where] = edge_shades(box)
+            left, right = zip(*seen.values())
+            assert left[0] < 3 and left[1] > shade and left[2] > shade, f"{mark}, left edge: {seen}"
+            assert right[0] > shade and right[1] > shade and right[2] < 3, f"{mark}, right edge: {seen}"
+        fits = edge_shades(page.locator("[data-course-box='code-fits']"))
+        assert max(fits) < 3, f"a code cell that fits the page is shaded at its edges: {fits}"
+    finally:
+        page.close()
+
+
 # Every slide of a deck shown in turn (figures fitted, formulas typeset): its height, and each figure's
 # size on the slide, its stored pixels and its margins left and right.
 MEASURE = """async () => {
