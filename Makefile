@@ -67,8 +67,8 @@ lab: $(VENV)/.installed
 	JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(ROOT_ARGS) $(JUPYTER_ARGS)
 
-# pytest-xdist: one worker per core (TEST_JOBS=n to choose, 0 for none), each test file or notebook
-# whole on one worker (--dist loadfile), the longest first (FIRST in conftest.py).
+# pytest-xdist: one worker per core and one more (conftest.py says why; TEST_JOBS=n to choose, 0 for none),
+# each test file or notebook whole on one worker (--dist loadfile), the longest first (FIRST in conftest.py).
 TEST_JOBS ?= auto
 XDIST := $(if $(filter 0,$(TEST_JOBS)),-p no:xdist,-n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder)
 

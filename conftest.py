@@ -43,9 +43,20 @@ FIRST = [
 ROOT = pathlib.Path(__file__).resolve().parent
 
 
-# The BLAS libraries' threads: each worker's share of the cores. pytest-xdist runs a worker per core, and
-# OpenBLAS starts a thread per core in every process that multiplies matrices: two workers, each running a
-# notebook's kernel, put four busy threads on two cores, and OpenBLAS's idle threads spin while they wait.
+# One worker more than there are cores (`-n auto`, as `make test` runs it): several tests spend their time waiting,
+# not computing (a grader's class waits out the timeout of a notebook that never ends, the tests of a stopped
+# grader wait for it to get going, a browser waits on its server), and meanwhile the extra worker uses the core
+# left idle. A fresh clone's `make test` on 2 cores, pytest session, taking turns in one clone: 223 and 223 s with
+# 2 workers, 205 and 199 s with 3. PYTEST_XDIST_AUTO_NUM_WORKERS, where set, is the number, as pytest-xdist reads it.
+@pytest.hookimpl(wrapper=True, optionalhook=True)  # optional: a run with -p no:xdist has no such hook
+def pytest_xdist_auto_num_workers(config):
+    workers = yield
+    return workers if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") else workers + 1
+
+
+# The BLAS libraries' threads: each worker's share of the cores, at least one. OpenBLAS starts a thread per
+# core in every process that multiplies matrices: two workers, each running a notebook's kernel, put four
+# busy threads on two cores, and OpenBLAS's idle threads spin while they wait.
 # Set before any test starts a kernel, a JupyterLab or a grader (they inherit it), and in the worker's own
 # BLAS. The results do not change: the outputs that `make notebooks` stores with BLAS on every core must
 # come out the same on one thread. A full `make test` on 2 cores, one run each: pytest 388 s -> 365 s.

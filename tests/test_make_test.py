@@ -7,6 +7,7 @@ student copy must; elsewhere strict nbval fails it, as an instructor notebook mu
 
 from __future__ import annotations
 
+import os
 import pathlib
 import shutil
 import subprocess
@@ -34,3 +35,16 @@ def test_student_copies_run_lax_and_the_notebooks_strictly(tmp_path):
     assert "PASSED student/sum.ipynb::Cell 0" in out, out[-3000:]
     assert "FAILED notebooks/sum.ipynb::Cell 0" in out, out[-3000:]
     assert "1 failed, 1 passed" in out, out[-3000:]
+
+
+def test_make_test_runs_one_worker_more_than_the_cores(tmp_path):
+    """`-n auto` (`make test`) starts one pytest-xdist worker more than xdist would: it counts the physical cores."""
+    import psutil
+
+    shutil.copy(ROOT / "conftest.py", tmp_path / "conftest.py")
+    (tmp_path / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    run = subprocess.run(  # xdist alone of the plugins: each worker starts quicker
+        [sys.executable, "-m", "pytest", "-p", "xdist", "-p", "no:cacheprovider", "-n", "auto", "test_nothing.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    cores = psutil.cpu_count(logical=False) or psutil.cpu_count()
+    assert f"created: {cores + 1}/{cores + 1} workers" in run.stdout, (run.stdout + run.stderr)[-3000:]
