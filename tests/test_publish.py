@@ -622,7 +622,8 @@ def edge_shades(box) -> tuple[int, int]:
     from PIL import Image  # Matplotlib's own image library
 
     image = Image.open(io.BytesIO(box.screenshot())).convert("L")
-    row, middle = 2, image.getpixel((image.width // 2, 2))
+    row = 2
+    middle = image.getpixel((image.width // 2, row))
     return middle - image.getpixel((2, row)), middle - image.getpixel((image.width - 3, row))
 
 
